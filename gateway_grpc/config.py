@@ -1,0 +1,174 @@
+"""Configuration, strict at load time: the gateway's YAML file and Portkey routing configs (`x-portkey-config`).
+
+Pydantic models with unknown keys forbidden; every error names its path. Nothing here runs per request except
+`parse_request_config`, whose results are memoised by the config text (bounded).
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+from typing import Any, Literal
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway_grpc.errors import FieldViolation, InvalidConfig
+from gateway_grpc.host_guard import DEFAULT_ALLOWED
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryConfig(BaseModel):
+    model_config = _STRICT
+    attempts: int = Field(ge=0)
+    on_status_codes: list[int] | None = None
+    use_retry_after_header: bool = False
+
+
+class CacheConfig(BaseModel):
+    model_config = _STRICT
+    mode: Literal["simple", "semantic"]
+    max_age: int | None = Field(default=None, ge=0, description="seconds")
+
+
+class ConditionConfig(BaseModel):
+    model_config = _STRICT
+    query: dict[str, Any]
+    then: str
+
+
+class StrategyConfig(BaseModel):
+    model_config = _STRICT
+    mode: Literal["single", "fallback", "loadbalance", "conditional"]
+    on_status_codes: list[int] | None = None
+    conditions: list[ConditionConfig] | None = None
+    default: str | None = None
+
+
+class TargetConfig(BaseModel):
+    """Portkey's config object; a target is itself a config, so trees nest to any depth (contract §4)."""
+
+    model_config = _STRICT
+    strategy: StrategyConfig | None = None
+    targets: list[TargetConfig] | None = None
+    name: str | None = None
+    weight: float | None = Field(default=None, ge=0)
+    provider: str | None = None
+    api_key: str | None = Field(default=None, repr=False)
+    custom_host: str | None = None
+    override_params: dict[str, Any] | None = None
+    retry: RetryConfig | None = None
+    request_timeout: int | None = Field(default=None, gt=0, description="milliseconds")
+    cache: CacheConfig | None = None
+    forward_headers: list[str] | None = None
+    strict_open_ai_compliance: bool | None = None
+    before_request_hooks: list[dict[str, Any]] | None = None
+    after_request_hooks: list[dict[str, Any]] | None = None
+    input_guardrails: list[dict[str, Any] | str] | None = None
+    output_guardrails: list[dict[str, Any] | str] | None = None
+    # Provider credential and endpoint fields (contract §4, last row).
+    api_version: str | None = None
+    resource_name: str | None = None
+    deployment_id: str | None = None
+    openai_organization: str | None = None
+    openai_project: str | None = None
+    azure_model_name: str | None = None
+    azure_auth_mode: str | None = None
+    aws_access_key_id: str | None = Field(default=None, repr=False)
+    aws_secret_access_key: str | None = Field(default=None, repr=False)
+    aws_session_token: str | None = Field(default=None, repr=False)
+    aws_region: str | None = None
+    aws_role_arn: str | None = None
+    aws_auth_type: str | None = None
+    aws_external_id: str | None = None
+    vertex_project_id: str | None = None
+    vertex_region: str | None = None
+    vertex_service_account_json: dict[str, Any] | str | None = Field(default=None, repr=False)
+
+
+PROVIDER_OPTION_FIELDS = (
+    "api_version", "resource_name", "deployment_id", "openai_organization", "openai_project", "azure_model_name",
+    "azure_auth_mode", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region",
+    "aws_role_arn", "aws_auth_type", "aws_external_id", "vertex_project_id", "vertex_region",
+)
+
+
+class ServerSettings(BaseModel):
+    model_config = _STRICT
+    max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    grace_period_s: float = Field(default=10.0, ge=0)
+    max_concurrent_rpcs: int | None = Field(default=None, gt=0)
+
+
+class UpstreamSettings(BaseModel):
+    model_config = _STRICT
+    max_connections: int = Field(default=512, gt=0)
+    max_keepalive_connections: int = Field(default=128, ge=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class SecuritySettings(BaseModel):
+    model_config = _STRICT
+    # Names (exact, or a suffix starting with "."), IP addresses and CIDRs a custom host may point at.
+    custom_host_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED))
+
+
+class GatewaySettings(BaseModel):
+    """The gateway's config file (`gateway up --config FILE`)."""
+
+    model_config = _STRICT
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    default_config: TargetConfig | None = None
+    configs: dict[str, TargetConfig] = Field(default_factory=dict)
+
+
+def _violations(error: ValidationError, root: str) -> list[FieldViolation]:
+    out = []
+    for item in error.errors():
+        path = root
+        for part in item["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        out.append(FieldViolation(path, item["msg"]))
+    return out
+
+
+def _invalid(message: str, violations: list[FieldViolation]) -> InvalidConfig:
+    detail = "; ".join(f"{v.field}: {v.description}" for v in violations)
+    return InvalidConfig(f"{message}: {detail}", violations)
+
+
+def load_settings(path: str | pathlib.Path | None) -> GatewaySettings:
+    """The settings in a YAML file (defaults when `path` is None); InvalidConfig names every bad path."""
+    if path is None:
+        return GatewaySettings()
+    try:
+        raw = yaml.safe_load(pathlib.Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidConfig(f"cannot read config file {path}: {exc}") from exc
+    try:
+        return GatewaySettings.model_validate(raw)
+    except ValidationError as exc:
+        raise _invalid(f"invalid config file {path}", _violations(exc, "config")) from exc
+
+
+@functools.lru_cache(maxsize=256)
+def parse_request_config(text: str, field: str = "x-portkey-config") -> TargetConfig:
+    """A routing config from JSON text; InvalidConfig (a 400) names each bad path. Memoised by text."""
+    try:
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidConfig.field(field, f"not valid JSON ({exc})") from exc
+    return validate_request_config(raw, field)
+
+
+def validate_request_config(raw: Any, field: str) -> TargetConfig:
+    if not isinstance(raw, dict):
+        raise InvalidConfig.field(field, "must be a JSON object")
+    try:
+        return TargetConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _invalid("Invalid config passed", _violations(exc, field)) from exc

@@ -1,0 +1,330 @@
+"""gateway_grpc.v1 messages <-> neutral types. With service.py, the only module that touches pb2 classes.
+
+Request conversion also checks what the schema cannot (required fields, roles), naming the field path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+
+from gateway_grpc import types as t
+from gateway_grpc.errors import FieldViolation, InvalidRequest
+from gateway_grpc.request_context import CallOptions
+from gateway_grpc.v1 import chat_pb2, embeddings_pb2, models_pb2, options_pb2
+
+_ROLES = (None, *t.ROLES)  # indexed by the Role enum number
+_ROLE_NUMBERS = {name: number for number, name in enumerate(_ROLES) if name}
+_FINISH = (None, *t.FINISH_REASONS)
+_FINISH_NUMBERS = {name: number for number, name in enumerate(_FINISH) if name}
+_FORMATS = (None, "text", "json_object", "json_schema")
+_OPTIONAL_PARAMS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "presence_penalty",
+                    "frequency_penalty", "seed", "logprobs", "top_logprobs", "parallel_tool_calls", "store")
+_STRING_PARAMS = ("user", "reasoning_effort", "service_tier")
+_USAGE_OPTIONAL = ("cached_tokens", "prompt_audio_tokens", "reasoning_tokens", "completion_audio_tokens",
+                   "accepted_prediction_tokens", "rejected_prediction_tokens", "cache_creation_tokens")
+_MAX_SAFE_INT = 2**53
+
+
+# ---- google.protobuf.Struct <-> Python ----
+
+
+def _number(value: float) -> int | float:
+    return int(value) if value.is_integer() and abs(value) < _MAX_SAFE_INT else value
+
+
+def from_value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return from_struct(value.struct_value)
+    if kind == "list_value":
+        return [from_value(v) for v in value.list_value.values]
+    if kind == "number_value":
+        return _number(value.number_value)
+    if kind == "null_value" or kind is None:
+        return None
+    return getattr(value, kind)
+
+
+def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as plain Python; integral numbers come back as ints (Struct stores doubles)."""
+    return {key: from_value(value) for key, value in struct.fields.items()}
+
+
+def to_struct(mapping: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(mapping)
+    return struct
+
+
+# ---- requests ----
+
+
+def _part(part: chat_pb2.ContentPart, path: str) -> t.Part:
+    kind = part.WhichOneof("part")
+    if kind == "text":
+        return t.TextPart(part.text)
+    if kind == "image":
+        img = part.image
+        return t.ImagePart(img.url, img.data, img.media_type, img.detail)
+    if kind == "input_audio":
+        return t.AudioPart(part.input_audio.data, part.input_audio.format)
+    if kind == "file":
+        f = part.file
+        return t.FilePart(f.file_id, f.url, f.data, f.filename, f.media_type)
+    if kind == "other":
+        return t.OtherPart(from_struct(part.other))
+    raise InvalidRequest.field(path, "empty content part")
+
+
+def _message(msg: chat_pb2.Message, path: str) -> t.Message:
+    role = _ROLES[msg.role] if msg.role < len(_ROLES) else None
+    if role is None:
+        raise InvalidRequest.field(f"{path}.role", f"required; one of {', '.join(t.ROLES)}")
+    content: str | tuple[t.Part, ...] | None = None
+    if msg.HasField("text"):
+        content = msg.text
+    elif msg.parts:
+        content = tuple(_part(p, f"{path}.content[{i}]") for i, p in enumerate(msg.parts))
+    return t.Message(
+        role=role,
+        content=content,
+        name=msg.name,
+        tool_calls=tuple(t.ToolCall(c.id, c.function.name, c.function.arguments, c.type or "function")
+                         for c in msg.tool_calls),
+        tool_call_id=msg.tool_call_id,
+        refusal=msg.refusal if msg.HasField("refusal") else None,
+        reasoning_content=msg.reasoning_content if msg.HasField("reasoning_content") else None,
+        extra=from_struct(msg.extra) if msg.HasField("extra") else t.EMPTY,
+    )
+
+
+def _tool(tool: chat_pb2.Tool, path: str) -> t.Tool:
+    kind = tool.WhichOneof("tool")
+    if kind == "function":
+        fn = tool.function
+        if not fn.name:
+            raise InvalidRequest.field(f"{path}.function.name", "required")
+        parameters = from_struct(fn.parameters) if fn.HasField("parameters") else None
+        return t.FunctionTool(fn.name, fn.description, parameters, fn.strict if fn.HasField("strict") else None)
+    if kind == "other":
+        return t.OtherTool(from_struct(tool.other))
+    raise InvalidRequest.field(path, "empty tool")
+
+
+def _tool_choice(choice: chat_pb2.ToolChoice) -> t.ToolChoice | None:
+    kind = choice.WhichOneof("choice")
+    if kind == "mode":
+        return t.ToolChoice(mode=choice.mode)
+    if kind == "function_name":
+        return t.ToolChoice(function_name=choice.function_name)
+    if kind == "other":
+        return t.ToolChoice(other=from_struct(choice.other))
+    return None
+
+
+def _response_format(fmt: chat_pb2.ResponseFormat) -> t.ResponseFormat | None:
+    kind = _FORMATS[fmt.type] if fmt.type < len(_FORMATS) else None
+    if kind is None:
+        return None
+    schema = None
+    if fmt.HasField("json_schema"):
+        js = fmt.json_schema
+        schema = t.JsonSchemaFormat(js.name, from_struct(js.schema) if js.HasField("schema") else None,
+                                    js.description, js.strict if js.HasField("strict") else None)
+    return t.ResponseFormat(kind, schema)
+
+
+def _params(msg: chat_pb2.CreateChatCompletionRequest) -> dict[str, Any]:
+    params = {name: getattr(msg, name) for name in _OPTIONAL_PARAMS if msg.HasField(name)}
+    params.update({name: getattr(msg, name) for name in _STRING_PARAMS if getattr(msg, name)})
+    if msg.stop:
+        params["stop"] = list(msg.stop)
+    if msg.logit_bias:
+        params["logit_bias"] = {k: _number(v) for k, v in msg.logit_bias.items()}
+    if msg.metadata:
+        params["metadata"] = dict(msg.metadata)
+    return params
+
+
+def chat_request(msg: chat_pb2.CreateChatCompletionRequest) -> t.ChatRequest:
+    problems = []
+    if not msg.model:
+        problems.append(FieldViolation("model", "required"))
+    if not msg.messages:
+        problems.append(FieldViolation("messages", "required; at least one message"))
+    if problems:
+        raise InvalidRequest("; ".join(f"{p.field}: {p.description}" for p in problems), problems)
+    return t.ChatRequest(
+        model=msg.model,
+        messages=tuple(_message(m, f"messages[{i}]") for i, m in enumerate(msg.messages)),
+        tools=tuple(_tool(tool, f"tools[{i}]") for i, tool in enumerate(msg.tools)),
+        tool_choice=_tool_choice(msg.tool_choice) if msg.HasField("tool_choice") else None,
+        response_format=_response_format(msg.response_format) if msg.HasField("response_format") else None,
+        params=_params(msg),
+        extra=from_struct(msg.extra) if msg.HasField("extra") else t.EMPTY,
+        include_usage=msg.stream_options.include_usage,
+    )
+
+
+def embeddings_request(msg: embeddings_pb2.CreateEmbeddingsRequest) -> t.EmbeddingsRequest:
+    if not msg.model:
+        raise InvalidRequest.field("model", "required")
+    if bool(msg.input) == bool(msg.token_input):
+        raise InvalidRequest.field("input", "required; text inputs or token-id inputs, not both")
+    return t.EmbeddingsRequest(
+        model=msg.model,
+        inputs=tuple(msg.input),
+        token_inputs=tuple(tuple(row.ids) for row in msg.token_input),
+        dimensions=msg.dimensions if msg.HasField("dimensions") else None,
+        user=msg.user,
+        extra=from_struct(msg.extra) if msg.HasField("extra") else t.EMPTY,
+    )
+
+
+def call_options(opts: options_pb2.RequestOptions, headers: Mapping[str, str]) -> CallOptions:
+    config = opts.WhichOneof("config")
+    return CallOptions(
+        provider=opts.provider,
+        custom_host=opts.custom_host,
+        trace_id=opts.trace_id,
+        metadata=from_struct(opts.metadata) if opts.HasField("metadata") else None,
+        routing_config=_routing_config(opts.routing_config) if config == "routing_config" else None,
+        config_json=opts.config_json,
+        config_id=opts.config_id,
+        request_timeout_ms=opts.request_timeout_ms if opts.HasField("request_timeout_ms") else None,
+        forward_headers=tuple(h.lower() for h in opts.forward_headers),
+        strict_open_ai_compliance=(opts.strict_open_ai_compliance
+                                   if opts.HasField("strict_open_ai_compliance") else None),
+        cache_force_refresh=opts.cache_force_refresh,
+        headers=headers,
+    )
+
+
+def _routing_config(config: options_pb2.RoutingConfig) -> dict[str, Any]:
+    """The typed config as Portkey's JSON object, so one validator serves both forms."""
+    return _portkey_json(json_format.MessageToDict(config, preserving_proto_field_name=True))
+
+
+def _portkey_json(value: Any) -> Any:
+    """Undo the proto form's changes: doubles to ints, `default_target` to `default`, provider_options inlined."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, list):
+        return [_portkey_json(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {("default" if k == "default_target" else k): _portkey_json(v)
+           for k, v in value.items() if k != "provider_options"}
+    out.update(value.get("provider_options", {}))
+    return out
+
+
+# ---- responses ----
+
+
+def _usage(usage: t.Usage) -> chat_pb2.Usage:
+    out = chat_pb2.Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                         total_tokens=usage.total_tokens)
+    for name in _USAGE_OPTIONAL:
+        value = getattr(usage, name)
+        if value is not None:
+            setattr(out, name, value)
+    return out
+
+
+def _logprobs(raw: Mapping[str, Any]) -> chat_pb2.Logprobs:
+    def tokens(rows: Any) -> list[chat_pb2.TokenLogprob]:
+        return [chat_pb2.TokenLogprob(
+            token=r["token"], logprob=r["logprob"], bytes=r.get("bytes") or (),
+            top_logprobs=[chat_pb2.TopLogprob(token=x["token"], logprob=x["logprob"], bytes=x.get("bytes") or ())
+                          for x in r.get("top_logprobs") or ()],
+        ) for r in rows or ()]
+    return chat_pb2.Logprobs(content=tokens(raw.get("content")), refusal=tokens(raw.get("refusal")))
+
+
+def _out_message(message: t.Message) -> chat_pb2.Message:
+    out = chat_pb2.Message(role=_ROLE_NUMBERS.get(message.role, 0), name=message.name,
+                           tool_call_id=message.tool_call_id)
+    content = message.content
+    if isinstance(content, str):
+        out.text = content
+    elif content:
+        out.parts.extend(chat_pb2.ContentPart(text=p.text) if type(p) is t.TextPart
+                         else chat_pb2.ContentPart(other=to_struct(p.value)) for p in content)
+    for call in message.tool_calls:
+        out.tool_calls.add(id=call.id, type=call.type, function=chat_pb2.FunctionCall(name=call.name,
+                                                                                      arguments=call.arguments))
+    if message.refusal is not None:
+        out.refusal = message.refusal
+    if message.reasoning_content is not None:
+        out.reasoning_content = message.reasoning_content
+    if message.extra:
+        out.extra.update(message.extra)
+    return out
+
+
+def chat_response(resp: t.ChatResponse, provider: str) -> chat_pb2.CreateChatCompletionResponse:
+    out = chat_pb2.CreateChatCompletionResponse(
+        id=resp.id, created=resp.created, model=resp.model, system_fingerprint=resp.system_fingerprint,
+        service_tier=resp.service_tier, provider=provider,
+    )
+    for choice in resp.choices:
+        c = out.choices.add(index=choice.index, message=_out_message(choice.message),
+                            finish_reason=_FINISH_NUMBERS.get(choice.finish_reason or "", 0))
+        if choice.logprobs:
+            c.logprobs.CopyFrom(_logprobs(choice.logprobs))
+    if resp.usage is not None:
+        out.usage.CopyFrom(_usage(resp.usage))
+    if resp.extra:
+        out.extra.update(resp.extra)
+    return out
+
+
+def _delta(delta: t.Delta) -> chat_pb2.ChatDelta:
+    out = chat_pb2.ChatDelta(role=_ROLE_NUMBERS.get(delta.role or "", 0))
+    if delta.content is not None:
+        out.content = delta.content
+    if delta.refusal is not None:
+        out.refusal = delta.refusal
+    if delta.reasoning_content is not None:
+        out.reasoning_content = delta.reasoning_content
+    for call in delta.tool_calls:
+        d = out.tool_calls.add(index=call.index, id=call.id, type=call.type)
+        if call.name or call.arguments:
+            d.function.name, d.function.arguments = call.name, call.arguments
+    return out
+
+
+def chat_chunk(chunk: t.ChatChunk, provider: str) -> chat_pb2.StreamChatCompletionResponse:
+    out = chat_pb2.ChatCompletionChunk(
+        id=chunk.id, created=chunk.created, model=chunk.model, system_fingerprint=chunk.system_fingerprint,
+        service_tier=chunk.service_tier, provider=provider,
+    )
+    for choice in chunk.choices:
+        c = out.choices.add(index=choice.index, delta=_delta(choice.delta),
+                            finish_reason=_FINISH_NUMBERS.get(choice.finish_reason or "", 0))
+        if choice.logprobs:
+            c.logprobs.CopyFrom(_logprobs(choice.logprobs))
+    if chunk.usage is not None:
+        out.usage.CopyFrom(_usage(chunk.usage))
+    if chunk.extra:
+        out.extra.update(chunk.extra)
+    return chat_pb2.StreamChatCompletionResponse(chunk=out)
+
+
+def embeddings_response(resp: t.EmbeddingsResponse, provider: str) -> embeddings_pb2.CreateEmbeddingsResponse:
+    out = embeddings_pb2.CreateEmbeddingsResponse(model=resp.model, provider=provider)
+    for index, vector in enumerate(resp.vectors):
+        out.data.add(index=index, embedding=vector)
+    if resp.usage is not None:
+        out.usage.CopyFrom(_usage(resp.usage))
+    return out
+
+
+def models_response(models: list[t.ModelInfo], provider: str) -> models_pb2.ListModelsResponse:
+    return models_pb2.ListModelsResponse(
+        models=[models_pb2.Model(id=m.id, created=m.created, owned_by=m.owned_by, provider=provider) for m in models]
+    )

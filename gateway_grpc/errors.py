@@ -1,0 +1,115 @@
+"""The gateway's error tree. Imports no grpc and no HTTP client: boundaries map these by type (service.py, edge).
+
+GatewayError                      a gateway-side failure (Portkey: x-portkey-gateway-exception; stops fallback)
+├── InvalidRequest                the caller's request is wrong; `violations` name each bad field
+│   ├── InvalidConfig             a routing config (header, message or file) is wrong
+│   └── CustomHostBlocked         the custom host failed the SSRF guard
+├── NotImplementedYet             a feature the request asks for is not built yet
+└── ProviderError                 the upstream call failed; carries the upstream status when there is one
+    ├── RateLimited               upstream 429
+    ├── ProviderTimeout           no answer (or no next chunk) within the request timeout
+    ├── ProviderUnavailable       connection refused, reset or dropped
+    ├── ProviderBadResponse       the upstream answered something that is not its documented format
+    └── ProviderRejected          any other upstream error status, passed through
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One problem with one field of a request; `field` is a path such as `messages[2].content`."""
+
+    field: str
+    description: str
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    reason = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(GatewayError):
+    reason = "INVALID_REQUEST"
+
+    def __init__(self, message: str, violations: Sequence[FieldViolation] = ()) -> None:
+        super().__init__(message)
+        self.violations = tuple(violations)
+
+    @classmethod
+    def field(cls, field: str, description: str) -> InvalidRequest:
+        """One bad field: the message says where and what."""
+        return cls(f"{field}: {description}", [FieldViolation(field, description)])
+
+
+class InvalidConfig(InvalidRequest):
+    reason = "INVALID_CONFIG"
+
+
+class CustomHostBlocked(InvalidRequest):
+    reason = "CUSTOM_HOST_BLOCKED"
+
+
+class NotImplementedYet(GatewayError):
+    reason = "NOT_IMPLEMENTED"
+
+
+class ProviderError(GatewayError):
+    """An upstream failure. `status` is the provider's HTTP status (0 when none was received)."""
+
+    reason = "UPSTREAM_ERROR"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int = 0,
+        error_type: str = "",
+        param: str = "",
+        code: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+        self.error_type = error_type
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
+
+
+class RateLimited(ProviderError):
+    reason = "RATE_LIMITED"
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    reason = "REQUEST_TIMEOUT"
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    reason = "UPSTREAM_UNAVAILABLE"
+    retryable = True
+
+
+class ProviderBadResponse(ProviderError):
+    reason = "UPSTREAM_INVALID_RESPONSE"
+
+
+class ProviderRejected(ProviderError):
+    """Any other upstream error status; 5xx ones are worth a retry."""
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self.status >= 500

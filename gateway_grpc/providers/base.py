@@ -1,0 +1,84 @@
+"""The provider adapter shape: a pure translator between neutral types and one provider's HTTP API (no I/O here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway_grpc.errors import ProviderError
+from gateway_grpc.types import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ModelInfo,
+    Target,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """Everything the transport needs to send one upstream request."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SseEvent:
+    """One server-sent event: its `event:` name (empty when absent) and its joined `data:` lines."""
+
+    event: str
+    data: str
+
+
+class StreamDecoder(Protocol):
+    """Per-stream state (tool-call indices, usage, ids) for turning upstream events into chunks."""
+
+    done: bool
+
+    def decode(self, event: SseEvent) -> list[ChatChunk]:
+        """Chunks for one upstream event (possibly none); raises ProviderError for an in-band upstream error."""
+        ...
+
+
+class Provider(Protocol):
+    """One upstream API family. Every method is pure; `providers/transport.py` does the I/O."""
+
+    name: str
+
+    def encode_chat(self, request: ChatRequest, target: Target, *, stream: bool) -> HttpCall:
+        """Method, URL, headers and body of a chat call."""
+        ...
+
+    def decode_chat(self, body: bytes) -> ChatResponse:
+        """A successful chat answer; raises ProviderBadResponse when the body is not the documented format."""
+        ...
+
+    def chat_stream_decoder(self) -> StreamDecoder:
+        """A fresh decoder for one streamed chat answer."""
+        ...
+
+    def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
+        """Method, URL, headers and body of an embeddings call."""
+        ...
+
+    def decode_embeddings(self, body: bytes) -> EmbeddingsResponse:
+        """A successful embeddings answer."""
+        ...
+
+    def encode_list_models(self, target: Target) -> HttpCall:
+        """The call that lists the provider's models."""
+        ...
+
+    def decode_list_models(self, body: bytes) -> list[ModelInfo]:
+        """The listed models."""
+        ...
+
+    def decode_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
+        """The typed error for an upstream error status, with `retry_after` when the provider sent one; never raises."""
+        ...

@@ -1,0 +1,75 @@
+"""The pipeline's last stage: encode with the target's provider, send through the transport, frame, decode."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from gateway_grpc.errors import InvalidRequest, ProviderUnavailable
+from gateway_grpc.providers import PROVIDERS
+from gateway_grpc.providers.base import Provider
+from gateway_grpc.providers.sse import SseDecoder
+from gateway_grpc.providers.transport import ProviderTransport, UpstreamResponse
+from gateway_grpc.types import (
+    CallContext,
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ModelInfo,
+    Target,
+)
+
+
+def _provider(ctx: CallContext) -> tuple[Provider, Target]:
+    target = ctx.target
+    if target is None:
+        raise InvalidRequest.field("x-portkey-provider", "no target to call")
+    return PROVIDERS[target.provider], target
+
+
+class ProviderCall:
+    """Calls one target; knows neither retries nor routing."""
+
+    def __init__(self, transport: ProviderTransport) -> None:
+        self._transport = transport
+
+    def _checked(self, provider: Provider, response: UpstreamResponse) -> bytes:
+        if response.status >= 400:
+            raise provider.decode_error(response.status, response.body, response.headers)
+        return response.body
+
+    async def complete(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
+        provider, target = _provider(ctx)
+        call = provider.encode_chat(request, target, stream=False)
+        response = await self._transport.send(call, provider.name, ctx.deadline)
+        return provider.decode_chat(self._checked(provider, response))
+
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
+        provider, target = _provider(ctx)
+        call = provider.encode_chat(request, target, stream=True)
+        async with self._transport.stream(call, provider.name, ctx.deadline) as upstream:
+            if upstream.status >= 400:
+                raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
+            decoder, framer = provider.chat_stream_decoder(), SseDecoder()
+            async for data in upstream.iter_bytes():
+                for event in framer.feed(data):
+                    for chunk in decoder.decode(event):
+                        yield chunk
+                if decoder.done:
+                    return
+            for event in framer.flush():
+                for chunk in decoder.decode(event):
+                    yield chunk
+        if not decoder.done:
+            raise ProviderUnavailable(f"{provider.name} closed the stream before it finished", provider=provider.name)
+
+    async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
+        provider, target = _provider(ctx)
+        response = await self._transport.send(provider.encode_embeddings(request, target), provider.name, ctx.deadline)
+        return provider.decode_embeddings(self._checked(provider, response))
+
+    async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
+        provider, target = _provider(ctx)
+        response = await self._transport.send(provider.encode_list_models(target), provider.name, ctx.deadline)
+        return provider.decode_list_models(self._checked(provider, response))

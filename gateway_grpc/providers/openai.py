@@ -1,0 +1,205 @@
+"""OpenAI and every OpenAI-compatible host: request encoding, response/stream/error decoding. Pure; no I/O.
+
+OpenAI-compatible providers are instances with another name and base URL (data, not code); unknown request
+parameters are passed through to them unchanged (Portkey contract §13 row 25).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway_grpc.errors import ProviderBadResponse, ProviderError, ProviderRejected, RateLimited
+from gateway_grpc.providers.base import HttpCall, SseEvent
+from gateway_grpc.providers.openai_wire import (
+    decode_chunk,
+    decode_completion,
+    decode_usage,
+    encode_message,
+    encode_response_format,
+    encode_tool,
+    encode_tool_choice,
+)
+from gateway_grpc.types import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ModelInfo,
+    Target,
+)
+
+_JSON = "application/json"
+# Provider options that become OpenAI request headers (Portkey's openai_organization / openai_project).
+_OPTION_HEADERS = {"openai_organization": "openai-organization", "openai_project": "openai-project"}
+
+
+def _loads(body: bytes, provider: str) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        preview = body[:200].decode("utf-8", "replace")
+        raise ProviderBadResponse(f"Invalid response received from {provider}: {preview}", provider=provider) from exc
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait, from retry-after-ms, x-ms-retry-after-ms or retry-after (the reference's order)."""
+    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def _text_or_none(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIStreamDecoder:
+    """OpenAI's SSE stream is already chunk-shaped: each `data:` line is one chunk; `[DONE]` ends it."""
+
+    provider: str
+    state: dict[str, bool]
+
+    @property
+    def done(self) -> bool:
+        return self.state["done"]
+
+    def decode(self, event: SseEvent) -> list[ChatChunk]:
+        data = event.data
+        if data == "[DONE]":
+            self.state["done"] = True
+            return []
+        if not data:
+            return []
+        raw = _loads(data.encode(), self.provider)
+        if not isinstance(raw, dict):
+            raise ProviderBadResponse(f"Invalid stream event from {self.provider}: {data[:200]}",
+                                      provider=self.provider)
+        if "error" in raw:
+            error = raw["error"] if isinstance(raw["error"], dict) else {"message": str(raw["error"])}
+            raise ProviderRejected(
+                f"{self.provider} error: {error.get('message') or 'stream failed'}", provider=self.provider,
+                status=500, error_type=_text_or_none(error.get("type")), code=_text_or_none(error.get("code")),
+            )
+        try:
+            return [decode_chunk(raw)]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProviderBadResponse(f"Invalid stream chunk from {self.provider}: {data[:200]}",
+                                      provider=self.provider) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAI:
+    """The OpenAI Chat Completions family. `name` is the provider slug, `base_url` its default API root."""
+
+    name: str = "openai"
+    base_url: str = "https://api.openai.com/v1"
+
+    # ---- requests ----
+
+    def _headers(self, target: Target) -> dict[str, str]:
+        headers = {"content-type": _JSON, "accept": _JSON}
+        if target.api_key:
+            headers["authorization"] = f"Bearer {target.api_key}"
+        for option, header in _OPTION_HEADERS.items():
+            if option in target.provider_options:
+                headers[header] = target.provider_options[option]
+        headers.update(target.forward_headers)
+        return headers
+
+    def _url(self, target: Target, path: str) -> str:
+        return (target.base_url or self.base_url).rstrip("/") + path
+
+    def encode_chat(self, request: ChatRequest, target: Target, *, stream: bool) -> HttpCall:
+        body: dict[str, Any] = {"model": request.model, "messages": [encode_message(m) for m in request.messages]}
+        if request.tools:
+            body["tools"] = [encode_tool(t) for t in request.tools]
+        if request.tool_choice is not None:
+            body["tool_choice"] = encode_tool_choice(request.tool_choice)
+        if request.response_format is not None:
+            body["response_format"] = encode_response_format(request.response_format)
+        body.update(request.params)
+        body.update(request.extra)
+        if stream:
+            body["stream"] = True
+            if request.include_usage:
+                body["stream_options"] = {"include_usage": True}
+        body.update(target.override_params)  # Portkey contract §4: {...body, ...override_params}
+        headers = self._headers(target)
+        if stream:
+            headers["accept"] = "text/event-stream"
+        return HttpCall("POST", self._url(target, "/chat/completions"), headers, orjson.dumps(body))
+
+    def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
+        inputs: Any = list(request.inputs) if request.inputs else [list(t) for t in request.token_inputs]
+        body: dict[str, Any] = {"model": request.model, "input": inputs, "encoding_format": "float"}
+        if request.dimensions is not None:
+            body["dimensions"] = request.dimensions
+        if request.user:
+            body["user"] = request.user
+        body.update(request.extra)
+        body.update(target.override_params)
+        return HttpCall("POST", self._url(target, "/embeddings"), self._headers(target), orjson.dumps(body))
+
+    def encode_list_models(self, target: Target) -> HttpCall:
+        headers = self._headers(target)
+        del headers["content-type"]
+        return HttpCall("GET", self._url(target, "/models"), headers)
+
+    # ---- responses ----
+
+    def decode_chat(self, body: bytes) -> ChatResponse:
+        raw = _loads(body, self.name)
+        try:
+            return decode_completion(raw)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProviderBadResponse(f"Invalid response received from {self.name}: {body[:200]!r}",
+                                      provider=self.name) from exc
+
+    def chat_stream_decoder(self) -> OpenAIStreamDecoder:
+        return OpenAIStreamDecoder(self.name, {"done": False})
+
+    def decode_embeddings(self, body: bytes) -> EmbeddingsResponse:
+        raw = _loads(body, self.name)
+        try:
+            rows = sorted(raw["data"], key=lambda row: row["index"])
+            vectors = tuple(row["embedding"] for row in rows)
+            if any(not isinstance(v, list) for v in vectors):
+                raise TypeError("embedding is not a list of floats")
+            return EmbeddingsResponse(raw.get("model") or "", vectors, decode_usage(raw.get("usage")))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProviderBadResponse(f"Invalid response received from {self.name}: {body[:200]!r}",
+                                      provider=self.name) from exc
+
+    def decode_list_models(self, body: bytes) -> list[ModelInfo]:
+        raw = _loads(body, self.name)
+        try:
+            return [ModelInfo(m["id"], m.get("created") or 0, m.get("owned_by") or "") for m in raw["data"]]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProviderBadResponse(f"Invalid response received from {self.name}: {body[:200]!r}",
+                                      provider=self.name) from exc
+
+    def decode_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
+        try:
+            error = orjson.loads(body).get("error")
+        except (orjson.JSONDecodeError, AttributeError):
+            error = None
+        if isinstance(error, dict):
+            message = _text_or_none(error.get("message")) or f"HTTP {status}"
+            fields = {"error_type": _text_or_none(error.get("type")), "param": _text_or_none(error.get("param")),
+                      "code": _text_or_none(error.get("code"))}
+        else:  # an HTML or text error page from a proxy: keep the status, wrap the text (contract §13 row 19)
+            message = body[:500].decode("utf-8", "replace").strip() or f"HTTP {status}"
+            fields = {}
+        kind = RateLimited if status == 429 else ProviderRejected
+        return kind(f"{self.name} error: {message}", provider=self.name, status=status,
+                    retry_after=_retry_after(headers), **fields)

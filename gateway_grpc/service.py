@@ -1,0 +1,173 @@
+"""GatewayService: proto -> neutral -> pipeline -> proto. The only caller of context.abort; maps GatewayError to
+gRPC status + google.rpc details through one table (docs/architecture.md §Errors)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from gateway_grpc import convert
+from gateway_grpc import errors as e
+from gateway_grpc.pipeline import Handler
+from gateway_grpc.request_context import RequestContextBuilder
+from gateway_grpc.types import CallContext
+from gateway_grpc.v1 import chat_pb2, embeddings_pb2, gateway_service_pb2_grpc, models_pb2
+
+log = logging.getLogger("gateway_grpc.service")
+DOMAIN = "gateway-grpc"
+SC = grpc.StatusCode
+
+# GatewayError subclass -> gRPC code. ProviderRejected and the base ProviderError take the code of the upstream
+# status instead (UPSTREAM_STATUS_CODES). Most specific class first.
+ERROR_CODES: tuple[tuple[type[e.GatewayError], grpc.StatusCode], ...] = (
+    (e.InvalidRequest, SC.INVALID_ARGUMENT),
+    (e.NotImplementedYet, SC.UNIMPLEMENTED),
+    (e.RateLimited, SC.RESOURCE_EXHAUSTED),
+    (e.ProviderTimeout, SC.DEADLINE_EXCEEDED),
+    (e.ProviderUnavailable, SC.UNAVAILABLE),
+    (e.ProviderBadResponse, SC.UNKNOWN),
+    (e.GatewayError, SC.INTERNAL),
+)
+UPSTREAM_STATUS_CODES = {
+    400: SC.INVALID_ARGUMENT, 401: SC.UNAUTHENTICATED, 403: SC.PERMISSION_DENIED, 404: SC.NOT_FOUND,
+    408: SC.DEADLINE_EXCEEDED, 409: SC.ABORTED, 413: SC.INVALID_ARGUMENT, 422: SC.INVALID_ARGUMENT,
+    429: SC.RESOURCE_EXHAUSTED, 499: SC.CANCELLED, 501: SC.UNIMPLEMENTED,
+}
+
+
+def grpc_code(error: e.GatewayError) -> grpc.StatusCode:
+    if type(error) in (e.ProviderRejected, e.ProviderError):
+        status = error.status  # type: ignore[attr-defined]
+        return UPSTREAM_STATUS_CODES.get(status, SC.UNAVAILABLE if status >= 500 else SC.INVALID_ARGUMENT)
+    return next(code for kind, code in ERROR_CODES if isinstance(error, kind))
+
+
+def _error_metadata(error: e.GatewayError) -> dict[str, str]:
+    if not isinstance(error, e.ProviderError):
+        return {}
+    fields = {"upstream_status": str(error.status) if error.status else "", "type": error.error_type,
+              "param": error.param, "code": error.code, "provider": error.provider}
+    return {key: value for key, value in fields.items() if value}
+
+
+def status_proto(error: e.GatewayError, code: grpc.StatusCode) -> status_pb2.Status:
+    details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=_error_metadata(error))]
+    violations = getattr(error, "violations", ())
+    if violations:
+        details.append(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in violations
+        ]))
+    packed = []
+    for detail in details:
+        holder = any_pb2.Any()
+        holder.Pack(detail)
+        packed.append(holder)
+    return status_pb2.Status(code=code.value[0], message=error.message, details=packed)
+
+
+def stream_error(error: e.GatewayError) -> chat_pb2.StreamChatCompletionResponse:
+    """The in-band event that ends a stream which already sent chunks."""
+    meta = _error_metadata(error)
+    code = grpc_code(error)
+    return chat_pb2.StreamChatCompletionResponse(error=chat_pb2.StreamError(
+        code=code.value[0], http_status=int(meta.get("upstream_status", 0)), message=error.message,
+        type=meta.get("type", ""), param=meta.get("param", ""), error_code=meta.get("code", ""), reason=error.reason,
+        provider=meta.get("provider", ""),
+    ))
+
+
+class _AbortStatus(grpc.Status):
+    def __init__(self, code: grpc.StatusCode, details: str, trailing_metadata: tuple[tuple[str, Any], ...]) -> None:
+        self.code, self.details, self.trailing_metadata = code, details, trailing_metadata
+
+
+def _response_headers(ctx: CallContext | None) -> tuple[tuple[str, str], ...]:
+    if ctx is None:
+        return ()
+    headers = {"x-portkey-trace-id": ctx.trace_id, **ctx.response_headers}
+    if ctx.target is not None:
+        headers["x-portkey-provider"] = ctx.target.provider
+    return tuple(headers.items())
+
+
+class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
+    def __init__(self, pipeline: Handler, contexts: RequestContextBuilder) -> None:
+        self._pipeline = pipeline
+        self._contexts = contexts
+
+    def _context(self, options: Any, context: grpc.aio.ServicerContext) -> CallContext:
+        headers = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
+        remaining = context.time_remaining()
+        return self._contexts.build(convert.call_options(options, headers), remaining,
+                                    asyncio.get_running_loop().time())
+
+    async def _abort(self, context: grpc.aio.ServicerContext, error: Exception, ctx: CallContext | None) -> None:
+        if not isinstance(error, e.GatewayError):
+            trace = ctx.trace_id if ctx else "-"
+            log.error("internal error (trace id %s)", trace, exc_info=error)
+            error = e.GatewayError(f"internal gateway error (trace id {trace})")
+        else:
+            log.info("request failed: reason=%s code=%s trace=%s", error.reason, grpc_code(error).name,
+                     ctx.trace_id if ctx else "-")
+        code = grpc_code(error)
+        status = status_proto(error, code)
+        trailing = (("grpc-status-details-bin", status.SerializeToString()), *_response_headers(ctx))
+        await context.abort_with_status(_AbortStatus(code, error.message, trailing))
+
+    async def _unary(self, request: Any, context: grpc.aio.ServicerContext,
+                     run: Callable[[CallContext], Any]) -> Any:
+        ctx = None
+        try:
+            ctx = self._context(request.options, context)
+            response = await run(ctx)
+        except Exception as error:
+            await self._abort(context, error, ctx)
+        await context.send_initial_metadata(_response_headers(ctx))
+        return response
+
+    async def CreateChatCompletion(self, request: chat_pb2.CreateChatCompletionRequest,
+                                   context: grpc.aio.ServicerContext) -> chat_pb2.CreateChatCompletionResponse:
+        async def run(ctx: CallContext) -> chat_pb2.CreateChatCompletionResponse:
+            answer = await self._pipeline.complete(convert.chat_request(request), ctx)
+            return convert.chat_response(answer, ctx.target.provider if ctx.target else "")
+        return await self._unary(request, context, run)
+
+    async def CreateEmbeddings(self, request: embeddings_pb2.CreateEmbeddingsRequest,
+                               context: grpc.aio.ServicerContext) -> embeddings_pb2.CreateEmbeddingsResponse:
+        async def run(ctx: CallContext) -> embeddings_pb2.CreateEmbeddingsResponse:
+            answer = await self._pipeline.embed(convert.embeddings_request(request), ctx)
+            return convert.embeddings_response(answer, ctx.target.provider if ctx.target else "")
+        return await self._unary(request, context, run)
+
+    async def ListModels(self, request: models_pb2.ListModelsRequest,
+                         context: grpc.aio.ServicerContext) -> models_pb2.ListModelsResponse:
+        async def run(ctx: CallContext) -> models_pb2.ListModelsResponse:
+            return convert.models_response(await self._pipeline.list_models(ctx),
+                                           ctx.target.provider if ctx.target else "")
+        return await self._unary(request, context, run)
+
+    async def StreamChatCompletion(
+        self, request: chat_pb2.StreamChatCompletionRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[chat_pb2.StreamChatCompletionResponse]:
+        ctx, started = None, False
+        try:
+            ctx = self._context(request.request.options, context)
+            provider = ctx.target.provider if ctx.target else ""
+            async for chunk in self._pipeline.stream(convert.chat_request(request.request), ctx):
+                if not started:
+                    await context.send_initial_metadata(_response_headers(ctx))
+                    started = True
+                yield convert.chat_chunk(chunk, provider)
+        except Exception as error:
+            if not started:
+                await self._abort(context, error, ctx)
+            gateway_error = error if isinstance(error, e.GatewayError) else e.GatewayError("internal gateway error")
+            if not isinstance(error, e.GatewayError):
+                log.error("internal error mid-stream (trace id %s)", ctx.trace_id if ctx else "-", exc_info=error)
+            yield stream_error(gateway_error)

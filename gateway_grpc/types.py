@@ -1,0 +1,282 @@
+"""Provider-neutral request and response types that policies and providers see (never protobuf, never HTTP).
+
+Frozen, slotted dataclasses. Field names follow OpenAI's Chat Completions vocabulary, the lingua franca of the
+gateway's callers; providers translate from and to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _EmptyMapping(Mapping[str, Any]):
+    """Immutable and hashable: the shared default for optional mappings of frozen dataclasses."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+
+EMPTY: Mapping[str, Any] = _EmptyMapping()
+
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
+# Request parameters carried in ChatRequest.params under their OpenAI names (only those the caller set).
+CHAT_PARAMS = (
+    "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "stop", "presence_penalty",
+    "frequency_penalty", "seed", "logprobs", "top_logprobs", "logit_bias", "user", "parallel_tool_calls",
+    "reasoning_effort", "service_tier", "store", "metadata",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image by URL (http(s) or data:) or by bytes with their media type."""
+
+    url: str = ""
+    data: bytes = b""
+    media_type: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPart:
+    data: bytes
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    file_id: str = ""
+    url: str = ""
+    data: bytes = b""
+    filename: str = ""
+    media_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPart:
+    """A content part the gateway does not model: its OpenAI JSON object, verbatim."""
+
+    value: Mapping[str, Any]
+
+
+Part = TextPart | ImagePart | AudioPart | FilePart | OtherPart
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+    type: str = "function"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One conversation turn. `content` is a string, a tuple of parts, or None (e.g. an assistant tool call)."""
+
+    role: str
+    content: str | tuple[Part, ...] | None = None
+    name: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    refusal: str | None = None
+    reasoning_content: str | None = None
+    extra: Mapping[str, Any] = EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionTool:
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] | None = None
+    strict: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OtherTool:
+    """A tool type the gateway does not model: its OpenAI JSON object, verbatim."""
+
+    value: Mapping[str, Any]
+
+
+Tool = FunctionTool | OtherTool
+
+
+@dataclass(frozen=True, slots=True)
+class ToolChoice:
+    """Exactly one of: a mode ("none", "auto", "required"), a forced function, or another OpenAI object."""
+
+    mode: str = ""
+    function_name: str = ""
+    other: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JsonSchemaFormat:
+    name: str
+    schema: Mapping[str, Any] | None = None
+    description: str = ""
+    strict: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    type: str  # "text", "json_object" or "json_schema"
+    json_schema: JsonSchemaFormat | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    model: str
+    messages: tuple[Message, ...]
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice | None = None
+    response_format: ResponseFormat | None = None
+    params: Mapping[str, Any] = EMPTY
+    extra: Mapping[str, Any] = EMPTY
+    include_usage: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int | None = None
+    prompt_audio_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    completion_audio_tokens: int | None = None
+    accepted_prediction_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    index: int
+    message: Message
+    finish_reason: str | None = None
+    logprobs: Mapping[str, Any] | None = None  # OpenAI's logprobs object
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    id: str
+    created: int
+    model: str
+    choices: tuple[Choice, ...]
+    usage: Usage | None = None
+    system_fingerprint: str = ""
+    service_tier: str = ""
+    extra: Mapping[str, Any] = EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    index: int
+    id: str = ""
+    type: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    role: str | None = None
+    content: str | None = None
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    refusal: str | None = None
+    reasoning_content: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkChoice:
+    index: int
+    delta: Delta
+    finish_reason: str | None = None
+    logprobs: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatChunk:
+    id: str
+    created: int
+    model: str
+    choices: tuple[ChunkChoice, ...] = ()
+    usage: Usage | None = None
+    system_fingerprint: str = ""
+    service_tier: str = ""
+    extra: Mapping[str, Any] = EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingsRequest:
+    """Text inputs or token-id inputs (one of the two is non-empty)."""
+
+    model: str
+    inputs: tuple[str, ...] = ()
+    token_inputs: tuple[tuple[int, ...], ...] = ()
+    dimensions: int | None = None
+    user: str = ""
+    extra: Mapping[str, Any] = EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingsResponse:
+    model: str
+    vectors: tuple[Sequence[float], ...]
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    id: str
+    created: int = 0
+    owned_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One upstream to call: a provider slug plus what the call needs. Built by the router, read by providers."""
+
+    provider: str
+    api_key: str = field(default="", repr=False)
+    base_url: str = ""  # custom host, already SSRF-checked; empty means the provider's default
+    override_params: Mapping[str, Any] = EMPTY
+    provider_options: Mapping[str, str] = EMPTY
+    forward_headers: Mapping[str, str] = field(default=EMPTY, repr=False)  # header name -> value, sent as is
+
+
+@dataclass(slots=True)
+class CallContext:
+    """Per-call facts every stage may read. Never part of a cache key; never a contextvar."""
+
+    trace_id: str
+    deadline: float | None = None  # time.monotonic() seconds; None means no limit
+    metadata: Mapping[str, Any] = EMPTY
+    target: Target | None = None
+    strict_open_ai_compliance: bool = True
+    cache_force_refresh: bool = False
+    response_headers: dict[str, str] = field(default_factory=dict)
