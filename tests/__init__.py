@@ -1,0 +1,1 @@
+"""Tests for gateway-grpc; mirrors the package layout (CONVENTIONS §10)."""

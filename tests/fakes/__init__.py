@@ -1,0 +1,1 @@
+"""Loopback fakes of provider APIs, run in-process by tests or as processes by benchmarks."""

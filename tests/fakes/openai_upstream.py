@@ -1,0 +1,329 @@
+"""Loopback fake of OpenAI's REST API (chat completions, embeddings, models) on 127.0.0.1, in OpenAI's wire format.
+
+Owns HTTP: routing, auth, request recording, strict request validation (tests/oracles.py, imported only when
+strict) and the timing of replies; reply bodies come from openai_replies. Behaviour is scripted by the model name
+(`gpt-4o-mini+chunks-5+delay-20`), so callers in other processes can script it. Never imported by gateway code.
+
+    python -m tests.fakes.openai_upstream --port 8001 --no-strict     # serves until SIGTERM / SIGINT
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.fakes import openai_replies as replies
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_DONE = b"data: [DONE]\n\n"
+_BAD_KEY = "sk-bad"
+
+
+@dataclass(slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    json: Any | None
+    oracle_errors: list[str] = field(default_factory=list)
+
+
+class _StreamBreak(Exception):
+    """Raised inside a started stream: uvicorn then closes the socket mid-body (no terminating chunk)."""
+
+
+class _QuietStreamBreak(logging.Filter):
+    """Drop uvicorn's traceback for our own deliberate stream breaks, and nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], _StreamBreak))
+
+
+class _EventStream(StreamingResponse):
+    """text/event-stream, each event flushed as written; no disconnect-listener task (less per-stream work)."""
+
+    media_type = "text/event-stream"
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.stream_response(send)
+
+
+class FakeOpenAI:
+    """`with FakeOpenAI() as fake: OpenAI(base_url=fake.base_url, api_key="sk-test")`; `fake.requests` logs calls."""
+
+    def __init__(self, *, strict: bool = True, record: bool = True, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.strict = strict
+        self.record = record
+        self.host, self.port = host, port
+        self.requests: list[RecordedRequest] = []
+        self._ids = itertools.count(1)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._oracles: Any = None
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+                Route("/{path:path}", self._invalid_url, methods=_ALL_METHODS),
+            ]
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def clear(self) -> None:
+        self.requests.clear()
+
+    # --- lifecycle ------------------------------------------------------------------------------------------------
+
+    def start(self) -> FakeOpenAI:
+        """Bind (port 0 = any free port), serve from a background thread with its own event loop, wait until up."""
+        self._load_oracles()
+        sock = self._bind()
+        self._server = uvicorn.Server(_config(self.app))
+        self._thread = threading.Thread(target=self._serve, args=(sock,), name=f"fake-openai:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"fake OpenAI upstream did not start on port {self.port}")
+            time.sleep(0.002)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """CLI mode: serve in this thread; uvicorn turns SIGTERM / SIGINT into a graceful exit."""
+        self._load_oracles()
+        sock = self._bind()
+        print(f"fake OpenAI upstream listening on {self.base_url} (strict={self.strict})", flush=True)
+        self._server = uvicorn.Server(_config(self.app))
+        # uvicorn re-raises a caught SIGTERM after its graceful shutdown; make that a clean exit.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
+        _run(self._server, sock)
+
+    def _bind(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.listen(4096)  # connections queue from now on, before uvicorn accepts them
+        self.port = sock.getsockname()[1]
+        return sock
+
+    def _serve(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        _run(self._server, sock)
+
+    def _load_oracles(self) -> None:
+        if self.strict and self._oracles is None:
+            from tests import oracles  # lazy: ~1 s to patch the SDK types, and only strict mode needs it
+
+            oracles.chat_request_errors({"model": "warm-up", "messages": []})
+            oracles.chat_request_errors({"model": "warm-up", "messages": [], "stream": True})
+            oracles.embeddings_request_errors({"model": "warm-up", "input": ""})
+            self._oracles = oracles
+
+    # --- routes ---------------------------------------------------------------------------------------------------
+
+    async def _chat(self, request: Request) -> Response:
+        body, directives, failure = await self._admit(request, "chat_request_errors")
+        if failure is not None:
+            return failure
+        if (scripted := await self._scripted(directives)) is not None:
+            return scripted
+        ident, created = f"chatcmpl-fake{next(self._ids):019d}", int(time.time())
+        if body.get("stream"):
+            chunks = replies.chat_chunks(body, id_=ident, created=created)
+            return _EventStream(_events(chunks, directives), headers=_headers())
+        return _json(200, replies.chat_completion(body, id_=ident, created=created))
+
+    async def _embeddings(self, request: Request) -> Response:
+        body, directives, failure = await self._admit(request, "embeddings_request_errors")
+        if failure is not None:
+            return failure
+        if (scripted := await self._scripted(directives)) is not None:
+            return scripted
+        return _json(200, replies.embeddings(body))
+
+    async def _models(self, request: Request) -> Response:
+        await self._log(request)
+        return _unauthorized(request) or _json(200, replies.models_page())
+
+    async def _invalid_url(self, request: Request) -> Response:
+        await self._log(request)
+        message = f"Invalid URL ({request.method} {request.url.path})"
+        return _json(404, replies.error_body(message, "invalid_request_error"))
+
+    # --- request handling -----------------------------------------------------------------------------------------
+
+    async def _admit(self, request: Request, oracle: str) -> tuple[dict, replies.Directives, Response | None]:
+        """Record, authenticate, parse and (strict) validate; returns (body, directives, failure response)."""
+        record = await self._log(request)
+        if (failure := _unauthorized(request)) is not None:
+            return {}, _NO_DIRECTIVES, failure
+        body = record.json
+        if not isinstance(body, dict):
+            return {}, _NO_DIRECTIVES, _json(400, replies.error_body(replies.BAD_JSON_REQUEST, "invalid_request_error"))
+        if self._oracles is not None:
+            record.oracle_errors = getattr(self._oracles, oracle)(body)
+            if record.oracle_errors:
+                message = "oracle: " + "; ".join(record.oracle_errors)
+                return body, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
+        model = body.get("model")
+        if not isinstance(model, str):
+            message = "you must provide a model parameter"
+            return body, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
+        try:
+            return body, replies.parse_directives(model), None
+        except ValueError as error:
+            return body, _NO_DIRECTIVES, _json(400, replies.error_body(str(error), "invalid_request_error", "model"))
+
+    async def _log(self, request: Request) -> RecordedRequest:
+        raw = await request.body()
+        try:
+            parsed = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            parsed = None
+        record = RecordedRequest(
+            request.method, request.url.path, dict(request.query_params), dict(request.headers), raw, parsed
+        )
+        if self.record:
+            self.requests.append(record)
+        return record
+
+    @staticmethod
+    async def _scripted(d: replies.Directives) -> Response | None:
+        """delay-, error-, html- and bad-json directives; None when the normal reply should follow."""
+        if d.delay:
+            await asyncio.sleep(d.delay / 1000)
+        if d.error is not None:
+            headers = replies.RATE_LIMIT_HEADERS if d.error == 429 else None
+            return _json(d.error, replies.status_error(d.error, model=d.base), headers)
+        if d.html is not None:
+            return Response(replies.html_page(d.html), d.html, _headers(), media_type="text/html")
+        if d.bad_json:
+            return Response(replies.BROKEN_JSON, 200, _headers(), media_type="application/json")
+        return None
+
+
+_NO_DIRECTIVES = replies.Directives(base="")
+
+
+async def _events(chunks: list[tuple[str, dict]], d: replies.Directives) -> AsyncIterator[bytes]:
+    """SSE `data:` lines, then `[DONE]`; stream-break / stream-error cut in after n content chunks."""
+    cut = d.stream_break if d.stream_break is not None else d.stream_error
+    sent = 0
+    for position, (kind, chunk) in enumerate(chunks):
+        if kind != "head" and sent == cut:
+            if d.stream_break is not None:
+                raise _StreamBreak(f"stream-break-{cut}")
+            yield b"data: " + orjson.dumps(replies.stream_error()) + b"\n\n"
+            return
+        if d.gap and position:
+            await asyncio.sleep(d.gap / 1000)
+        yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+        sent += kind == "content"
+    yield _DONE
+
+
+_request_ids = itertools.count(1)
+
+
+def _headers(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {"x-request-id": f"req_{next(_request_ids):032x}", "openai-version": "2020-10-01", **(extra or {})}
+
+
+def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, _headers(headers), media_type="application/json")
+
+
+def _unauthorized(request: Request) -> Response | None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        return _json(401, replies.error_body(replies.MISSING_KEY, "invalid_request_error"))
+    if key == _BAD_KEY:
+        return _json(401, replies.status_error(401, key=key))
+    return None
+
+
+def _config(app: Starlette) -> uvicorn.Config:
+    # log_config=None: leave the test process's logging alone; access logs off (benchmark upstream).
+    return uvicorn.Config(
+        app,
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=2,
+        backlog=4096,
+    )
+
+
+def _run(server: uvicorn.Server, sock: socket.socket) -> None:
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(server.serve(sockets=[sock]))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a project dependency
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietStreamBreak())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.openai_upstream", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, required=True, help="0 picks a free port (printed on start)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--no-strict", dest="strict", action="store_false", help="skip SDK-type request validation")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        FakeOpenAI(strict=args.strict, record=False, host=args.host, port=args.port).serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Portkey request headers (as gRPC metadata) and RequestOptions -> CallContext: a table per behaviour."""
+
+import orjson
+import pytest
+
+from gateway_grpc.config import GatewaySettings, TargetConfig
+from gateway_grpc.errors import CustomHostBlocked, InvalidConfig, InvalidRequest, NotImplementedYet
+from gateway_grpc.request_context import CallOptions, RequestContextBuilder
+
+BASE = {"x-portkey-provider": "openai", "authorization": "Bearer sk-test"}
+
+
+def build(headers=None, settings=None, remaining=None, **options):
+    builder = RequestContextBuilder(settings or GatewaySettings())
+    return builder.build(CallOptions(headers={**BASE, **(headers or {})}, **options), remaining, 1000.0)
+
+
+def test_request_context_reads_provider_and_bearer_key():
+    ctx = build()
+    assert ctx.target.provider == "openai"
+    assert ctx.target.api_key == "sk-test"
+    assert ctx.target.base_url == ""
+
+
+def test_request_context_generates_a_trace_id_when_absent_and_echoes_a_given_one():
+    generated = build().trace_id
+    assert len(generated) == 32 and generated != build().trace_id
+    assert build({"x-portkey-trace-id": "trace-42"}).trace_id == "trace-42"
+
+
+def test_request_context_typed_options_win_over_headers():
+    ctx = build({"x-portkey-trace-id": "from-header"}, provider="groq", trace_id="from-options")
+    assert (ctx.target.provider, ctx.trace_id) == ("groq", "from-options")
+
+
+@pytest.mark.parametrize(
+    ("headers", "field", "fragment"),
+    [
+        ({"x-portkey-provider": ""}, "x-portkey-provider", "required"),
+        ({"x-portkey-provider": "nope"}, "x-portkey-provider", "unknown provider 'nope'"),
+        ({"x-portkey-metadata": "{not json"}, "x-portkey-metadata", "not valid JSON"),
+        ({"x-portkey-metadata": "[1,2]"}, "x-portkey-metadata", "must be a JSON object"),
+        ({"x-portkey-request-timeout": "soon"}, "x-portkey-request-timeout", "expected milliseconds"),
+        ({"x-portkey-request-timeout": "0"}, "x-portkey-request-timeout", "expected milliseconds"),
+        ({"x-portkey-strict-open-ai-compliance": "maybe"}, "x-portkey-strict-open-ai-compliance", "true"),
+        ({"x-portkey-forward-headers": "x-portkey-forward-headers"}, "x-portkey-forward-headers", "itself"),
+        ({"x-portkey-trace-id": "t" * 300}, "x-portkey-trace-id", "longer than"),
+    ],
+)
+def test_request_context_bad_header_names_the_header(headers, field, fragment):
+    with pytest.raises(InvalidRequest) as caught:
+        build(headers)
+    assert caught.value.violations[0].field == field
+    assert fragment in caught.value.message
+
+
+def test_request_context_metadata_header_is_parsed():
+    assert build({"x-portkey-metadata": '{"user_tier": "gold", "n": 3}'}).metadata == {"user_tier": "gold", "n": 3}
+
+
+def test_request_context_deadline_is_the_sooner_of_timeout_header_and_grpc_deadline():
+    assert build({"x-portkey-request-timeout": "2500"}).deadline == pytest.approx(1002.5)
+    assert build({"x-portkey-request-timeout": "2500"}, remaining=1.0).deadline == pytest.approx(1001.0)
+    assert build().deadline is None
+
+
+def test_request_context_custom_host_goes_through_the_ssrf_guard():
+    assert build({"x-portkey-custom-host": "http://127.0.0.1:9/v1/"}).target.base_url == "http://127.0.0.1:9/v1"
+    with pytest.raises(CustomHostBlocked):
+        build({"x-portkey-custom-host": "http://169.254.169.254/v1"})
+
+
+def test_request_context_forwards_only_the_named_headers():
+    ctx = build({"x-portkey-forward-headers": "X-Team, x-absent", "x-team": "blue", "x-other": "no"})
+    assert dict(ctx.target.forward_headers) == {"x-team": "blue"}
+
+
+def test_request_context_cache_force_refresh_by_presence():
+    assert build({"x-portkey-cache-force-refresh": ""}).cache_force_refresh is True
+    assert build().cache_force_refresh is False
+
+
+def test_request_context_config_header_supplies_provider_key_and_overrides():
+    config = {"provider": "groq", "api_key": "gsk-1", "override_params": {"model": "llama"}, "request_timeout": 500}
+    ctx = build({"x-portkey-config": orjson.dumps(config).decode(), "x-portkey-provider": ""})
+    assert (ctx.target.provider, ctx.target.api_key) == ("groq", "gsk-1")
+    assert dict(ctx.target.override_params) == {"model": "llama"}
+    assert ctx.deadline == pytest.approx(1000.5)
+
+
+def test_request_context_single_strategy_inherits_down_the_tree():
+    config = {
+        "strategy": {"mode": "single"},
+        "override_params": {"temperature": 0, "model": "parent"},
+        "custom_host": "http://127.0.0.1:8000/v1",
+        "targets": [{"provider": "openai", "override_params": {"model": "child"}}],
+    }
+    target = build({"x-portkey-config": orjson.dumps(config).decode()}).target
+    assert dict(target.override_params) == {"temperature": 0, "model": "child"}
+    assert target.base_url == "http://127.0.0.1:8000/v1"
+
+
+@pytest.mark.parametrize(
+    ("config", "path"),
+    [
+        ('{"provider": "openai", "retyr": {"attempts": 2}}', "x-portkey-config.retyr"),
+        ('{"retry": {"attempts": -1}}', "x-portkey-config.retry.attempts"),
+        ('{"strategy": {"mode": "random"}, "targets": []}', "x-portkey-config.strategy.mode"),
+        ('{"targets": [{"provider": "openai", "weight": -2}]}', "x-portkey-config.targets[0].weight"),
+    ],
+)
+def test_request_context_bad_config_names_the_path(config, path):
+    with pytest.raises(InvalidConfig) as caught:
+        build({"x-portkey-config": config})
+    assert path in [v.field for v in caught.value.violations]
+
+
+def test_request_context_non_json_config_is_looked_up_by_id():
+    settings = GatewaySettings(configs={"cheap": TargetConfig(provider="groq", api_key="gsk-2")})
+    assert build({"x-portkey-config": "cheap"}, settings=settings).target.provider == "groq"
+    with pytest.raises(InvalidConfig) as caught:
+        build({"x-portkey-config": "pc-unknown"}, settings=settings)
+    assert "neither a JSON config nor the id" in caught.value.message
+
+
+def test_request_context_strategies_beyond_single_are_refused_honestly():
+    config = '{"strategy": {"mode": "fallback"}, "targets": [{"provider": "openai"}, {"provider": "groq"}]}'
+    with pytest.raises(NotImplementedYet) as caught:
+        build({"x-portkey-config": config})
+    assert "'fallback' routing is not implemented yet" in caught.value.message
+
+
+def test_request_context_typed_routing_config_validates_like_json():
+    ctx = build(routing_config={"provider": "deepseek", "api_key": "dk"})
+    assert (ctx.target.provider, ctx.target.api_key) == ("deepseek", "dk")
+    with pytest.raises(InvalidConfig):
+        build(routing_config={"provider": "deepseek", "typo": 1})
