@@ -46,6 +46,10 @@ class RecordedRequest:
     body: bytes
     json: Any | None
     oracle_errors: list[str] = field(default_factory=list)
+    # For streams: "complete", "client-gone" (the caller hung up first) or "broken" (a stream-break directive);
+    # `ended` is set once the outcome is known.
+    stream_end: str = ""
+    ended: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 class _StreamBreak(Exception):
@@ -60,12 +64,45 @@ class _QuietStreamBreak(logging.Filter):
 
 
 class _EventStream(StreamingResponse):
-    """text/event-stream, each event flushed as written; no disconnect-listener task (less per-stream work)."""
+    """text/event-stream, each event flushed as written. With a record, a watcher notes whether the caller hung up
+    before the end (how tests see cancellation propagate); without one (the benchmark CLI), no watcher task."""
 
     media_type = "text/event-stream"
 
+    def __init__(self, content: AsyncIterator[bytes], headers: dict[str, str], record: RecordedRequest | None) -> None:
+        self._record = record
+        self._finished = False
+        super().__init__(self._mark_end(content), headers=headers)
+
+    async def _mark_end(self, content: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for event in content:
+            yield event
+        self._finished = True
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.stream_response(send)
+        if self._record is None:
+            await self.stream_response(send)
+            return
+        streaming = asyncio.ensure_future(self.stream_response(send))
+        watcher = asyncio.ensure_future(self._watch(receive, streaming))
+        outcome = "broken"
+        try:
+            await streaming
+            outcome = "complete"
+        except asyncio.CancelledError:
+            if not watcher.done():
+                raise
+            outcome = "client-gone"
+        finally:
+            watcher.cancel()
+            self._record.stream_end = outcome
+            self._record.ended.set()
+
+    async def _watch(self, receive: Any, streaming: asyncio.Future) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not self._finished:
+            streaming.cancel()
 
 
 class FakeOpenAI:
@@ -158,7 +195,8 @@ class FakeOpenAI:
     # --- routes ---------------------------------------------------------------------------------------------------
 
     async def _chat(self, request: Request) -> Response:
-        body, directives, failure = await self._admit(request, "chat_request_errors")
+        record, directives, failure = await self._admit(request, "chat_request_errors")
+        body = record.json
         if failure is not None:
             return failure
         if (scripted := await self._scripted(directives)) is not None:
@@ -166,11 +204,12 @@ class FakeOpenAI:
         ident, created = f"chatcmpl-fake{next(self._ids):019d}", int(time.time())
         if body.get("stream"):
             chunks = replies.chat_chunks(body, id_=ident, created=created)
-            return _EventStream(_events(chunks, directives), headers=_headers())
+            return _EventStream(_events(chunks, directives), _headers(), record if self.record else None)
         return _json(200, replies.chat_completion(body, id_=ident, created=created))
 
     async def _embeddings(self, request: Request) -> Response:
-        body, directives, failure = await self._admit(request, "embeddings_request_errors")
+        record, directives, failure = await self._admit(request, "embeddings_request_errors")
+        body = record.json
         if failure is not None:
             return failure
         if (scripted := await self._scripted(directives)) is not None:
@@ -188,27 +227,29 @@ class FakeOpenAI:
 
     # --- request handling -----------------------------------------------------------------------------------------
 
-    async def _admit(self, request: Request, oracle: str) -> tuple[dict, replies.Directives, Response | None]:
-        """Record, authenticate, parse and (strict) validate; returns (body, directives, failure response)."""
+    async def _admit(
+        self, request: Request, oracle: str
+    ) -> tuple[RecordedRequest, replies.Directives, Response | None]:
+        """Record, authenticate, parse and (strict) validate; returns (record, directives, failure response)."""
         record = await self._log(request)
         if (failure := _unauthorized(request)) is not None:
-            return {}, _NO_DIRECTIVES, failure
+            return record, _NO_DIRECTIVES, failure
         body = record.json
         if not isinstance(body, dict):
-            return {}, _NO_DIRECTIVES, _json(400, replies.error_body(replies.BAD_JSON_REQUEST, "invalid_request_error"))
+            return record, _NO_DIRECTIVES, _json(400, replies.error_body(replies.BAD_JSON_REQUEST, "invalid_request_error"))
         if self._oracles is not None:
             record.oracle_errors = getattr(self._oracles, oracle)(body)
             if record.oracle_errors:
                 message = "oracle: " + "; ".join(record.oracle_errors)
-                return body, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
+                return record, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
         model = body.get("model")
         if not isinstance(model, str):
             message = "you must provide a model parameter"
-            return body, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
+            return record, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
         try:
-            return body, replies.parse_directives(model), None
+            return record, replies.parse_directives(model), None
         except ValueError as error:
-            return body, _NO_DIRECTIVES, _json(400, replies.error_body(str(error), "invalid_request_error", "model"))
+            return record, _NO_DIRECTIVES, _json(400, replies.error_body(str(error), "invalid_request_error", "model"))
 
     async def _log(self, request: Request) -> RecordedRequest:
         raw = await request.body()

@@ -199,15 +199,25 @@ async def test_grpc_server_keeps_serving_after_bad_requests(gateway, upstream):
     assert (await gateway.CreateChatCompletion(chat(upstream), metadata=AUTH)).choices
 
 
-async def test_grpc_cancelled_stream_stops_reading_upstream(gateway, upstream):
+async def test_grpc_cancelled_stream_cancels_the_upstream_request_within_milliseconds(gateway, upstream):
     request = chat_pb2.StreamChatCompletionRequest(request=chat(upstream, model="m+gap-100",
                                                                 text=" ".join(["w"] * 50)))
     call = gateway.StreamChatCompletion(request, metadata=AUTH)
     async for _ in call:
         break
+    record = upstream.requests[-1]
+    cancelled_at = time.monotonic()
     call.cancel()
-    await asyncio.sleep(0.05)
-    assert call.cancelled()
+    assert await asyncio.to_thread(record.ended.wait, 2.0), "the upstream stream never ended"
+    assert record.stream_end == "client-gone"  # 50 chunks 100 ms apart would take 5 s to complete
+    assert time.monotonic() - cancelled_at < 0.1
+
+
+async def test_grpc_completed_stream_is_seen_complete_by_the_upstream(gateway, upstream):
+    request = chat_pb2.StreamChatCompletionRequest(request=chat(upstream, text="a b"))
+    assert [e async for e in gateway.StreamChatCompletion(request, metadata=AUTH)]
+    record = upstream.requests[-1]
+    assert await asyncio.to_thread(record.ended.wait, 2.0) and record.stream_end == "complete"
 
 
 async def test_grpc_provider_key_never_reaches_logs(gateway, upstream, caplog):
