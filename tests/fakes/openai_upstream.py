@@ -236,7 +236,8 @@ class FakeOpenAI:
             return record, _NO_DIRECTIVES, failure
         body = record.json
         if not isinstance(body, dict):
-            return record, _NO_DIRECTIVES, _json(400, replies.error_body(replies.BAD_JSON_REQUEST, "invalid_request_error"))
+            failure = _json(400, replies.error_body(replies.BAD_JSON_REQUEST, "invalid_request_error"))
+            return record, _NO_DIRECTIVES, failure
         if self._oracles is not None:
             record.oracle_errors = getattr(self._oracles, oracle)(body)
             if record.oracle_errors:

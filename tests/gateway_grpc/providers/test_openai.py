@@ -87,7 +87,8 @@ def test_openai_encode_chat_stream_options_only_when_streaming():
 def test_openai_compatible_entries_use_their_base_url_or_the_custom_host():
     groq = PROVIDERS["groq"].encode_chat(REQUESTS["text"], t.Target("groq", "k"), stream=False)
     assert groq.url == "https://api.groq.com/openai/v1/chat/completions"
-    local = OPENAI.encode_chat(REQUESTS["text"], t.Target("openai", "k", base_url="http://127.0.0.1:9/v1"), stream=False)
+    local_target = t.Target("openai", "k", base_url="http://127.0.0.1:9/v1")
+    local = OPENAI.encode_chat(REQUESTS["text"], local_target, stream=False)
     assert local.url == "http://127.0.0.1:9/v1/chat/completions"
 
 

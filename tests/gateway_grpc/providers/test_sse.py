@@ -5,7 +5,10 @@ import pytest
 from gateway_grpc.providers.base import SseEvent
 from gateway_grpc.providers.sse import SseDecoder
 
-STREAM = b'data: {"a":1}\n\nevent: content-delta\ndata: {"b":2}\n\n: keep-alive comment\n\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n'
+STREAM = (
+    b'data: {"a":1}\n\nevent: content-delta\ndata: {"b":2}\n\n: keep-alive comment\n\n'
+    b"data: line1\ndata: line2\n\ndata: [DONE]\n\n"
+)
 EXPECTED = [
     SseEvent("", '{"a":1}'),
     SseEvent("content-delta", '{"b":2}'),
