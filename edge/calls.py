@@ -1,0 +1,119 @@
+"""Runs one gRPC call for one HTTP request: unary results, chat streams as SSE, cancellation on client disconnect.
+
+Owns the rule that a call never outlives its HTTP client: every path ends in `call.cancel()` (a no-op once done).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from edge.errors import error_body, error_response, reply_from_rpc_error, reply_from_stream_error, with_headers
+from edge.headers import portkey_headers
+from edge.openai_response import SSE_DONE, chat_chunk_json, sse_event
+from gateway_grpc.v1 import chat_pb2
+
+CLIENT_CLOSED = 499  # nginx's "client closed request": logged, never seen by the client
+
+
+class ClientGone:
+    """Set by the disconnect watcher; tells a CancelledError it caused apart from a cancelled task."""
+
+    disconnected = False
+
+
+async def _watch(receive: Receive, call: grpc.aio.Call, gone: ClientGone) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.disconnected = True
+    call.cancel()
+
+
+@asynccontextmanager
+async def cancel_on_disconnect(receive: Receive, call: grpc.aio.Call) -> AsyncIterator[ClientGone]:
+    """Cancels `call` if the client disconnects inside the block. Use only after the body has been read."""
+    gone = ClientGone()
+    watcher = asyncio.create_task(_watch(receive, call, gone))
+    try:
+        yield gone
+    finally:
+        watcher.cancel()
+
+
+def _ours(gone: ClientGone) -> bool:
+    """True when a CancelledError came from our call.cancel(), not from cancelling this task."""
+    task = asyncio.current_task()
+    return gone.disconnected and (task is None or task.cancelling() == 0)
+
+
+async def unary(call: Any, receive: Receive) -> tuple[Any, dict[str, str]] | None:
+    """The response and its x-portkey-* headers; None when the client left (the call is cancelled)."""
+    try:
+        async with cancel_on_disconnect(receive, call) as gone:
+            try:
+                response = await call
+            except asyncio.CancelledError:
+                if _ours(gone):
+                    return None
+                raise
+        return response, portkey_headers(await call.initial_metadata(), await call.trailing_metadata())
+    finally:
+        call.cancel()
+
+
+class ChunkStream(StreamingResponse):
+    """`text/event-stream` of chat chunks; cancels the gRPC call however the response ends."""
+
+    def __init__(self, call: Any, first: chat_pb2.StreamChatCompletionResponse, headers: dict[str, str]) -> None:
+        super().__init__(sse_events(call, first), 200, {**headers, "cache-control": "no-cache"}, "text/event-stream")
+        self.call = call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.call.cancel()
+
+
+async def sse_events(call: Any, first: Any) -> AsyncIterator[bytes]:
+    """Each chunk as soon as it arrives; a failure ends the stream in-band; always `data: [DONE]` last."""
+    message = first
+    while message is not grpc.aio.EOF:
+        event = message.WhichOneof("event")
+        if event == "chunk":
+            yield sse_event(chat_chunk_json(message.chunk))
+        elif event == "error":
+            yield sse_event(error_body(reply_from_stream_error(message.error)))
+            break
+        try:
+            message = await call.read()
+        except grpc.aio.AioRpcError as err:
+            yield sse_event(error_body(reply_from_rpc_error(err)))
+            break
+    yield SSE_DONE
+
+
+async def stream(call: Any, receive: Receive) -> Response:
+    """Waits for the first event before answering, so a failure before any chunk gets its real HTTP status."""
+    try:
+        async with cancel_on_disconnect(receive, call) as gone:
+            try:
+                first = await call.read()
+            except asyncio.CancelledError:
+                if _ours(gone):
+                    return Response(status_code=CLIENT_CLOSED)
+                raise
+        headers = portkey_headers(await call.initial_metadata())
+    except BaseException:
+        call.cancel()
+        raise
+    if first is not grpc.aio.EOF and first.WhichOneof("event") == "error":
+        call.cancel()
+        return error_response(with_headers(reply_from_stream_error(first.error), headers))
+    return ChunkStream(call, first, headers)
