@@ -128,7 +128,8 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
             response = await run(ctx)
         except Exception as error:
             await self._abort(context, error, ctx)
-        await context.send_initial_metadata(_response_headers(ctx))
+        # Unary answers carry the x-portkey-* headers as trailing metadata: one write fewer than initial metadata.
+        context.set_trailing_metadata(_response_headers(ctx))
         return response
 
     async def CreateChatCompletion(self, request: chat_pb2.CreateChatCompletionRequest,

@@ -48,14 +48,14 @@ async def test_grpc_unary_chat_reaches_the_upstream_and_returns_its_answer(gatew
     sent = upstream.requests[-1]
     assert sent.path == "/v1/chat/completions" and sent.oracle_errors == []
     assert sent.headers["authorization"] == "Bearer sk-test" and sent.json["temperature"] == 0.5
-    initial = dict(await call.initial_metadata())
-    assert initial["x-portkey-provider"] == "openai" and len(initial["x-portkey-trace-id"]) == 32
+    trailing = dict(await call.trailing_metadata())  # unary: x-portkey-* travel as trailing metadata
+    assert trailing["x-portkey-provider"] == "openai" and len(trailing["x-portkey-trace-id"]) == 32
 
 
 async def test_grpc_unary_chat_echoes_the_trace_id_header(gateway, upstream):
     call = gateway.CreateChatCompletion(chat(upstream), metadata=(*AUTH, ("x-portkey-trace-id", "t-1")))
     await call
-    assert dict(await call.initial_metadata())["x-portkey-trace-id"] == "t-1"
+    assert dict(await call.trailing_metadata())["x-portkey-trace-id"] == "t-1"
 
 
 async def test_grpc_stream_chat_yields_role_first_content_then_usage(gateway, upstream):
