@@ -72,3 +72,9 @@ def test_structure_only_transport_imports_the_http_client():
             if any(n == "httpx" or n.startswith("httpx.") for n in names):
                 importers.append(path.relative_to(ROOT).as_posix())
     assert importers == ["gateway_grpc/providers/transport.py"]
+
+
+def test_structure_ruff_passes():
+    ruff = pathlib.Path(sys.executable).parent / "ruff"
+    result = subprocess.run([str(ruff), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
