@@ -216,3 +216,20 @@ def test_e2e_transcoded_rest_unary_and_sse_stream(gateway_stack, upstream):
     assert "".join(c["delta"].get("content", "") for e in events for c in e["chunk"]["choices"]) == "Echo: rest hi"
     missing = httpx.post(f"{gateway_stack.rest_url}chat/completions", json={"model": "m"}, headers=headers)
     assert missing.status_code == 400 and "x-portkey-provider" in missing.json()["message"]
+
+
+def test_e2e_request_timeout_is_a_408_timeout_error(client):
+    started = time.monotonic()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="gpt-4o-mini+delay-3000", messages=[{"role": "user", "content": "x"}],
+                                       extra_headers={"x-portkey-request-timeout": "300"})
+    assert caught.value.status_code == 408 and caught.value.type == "timeout_error"
+    assert time.monotonic() - started < 2.0
+
+
+def test_e2e_oversized_body_is_a_413(gateway_stack, sdk_headers):
+    big = b'{"model": "m", "messages": [{"role": "user", "content": "' + b"x" * (33 * 1024 * 1024) + b'"}]}'
+    response = httpx.post(f"{gateway_stack.openai_url}/chat/completions", content=big, timeout=30,
+                          headers={**sdk_headers, "authorization": "Bearer sk-test",
+                                   "content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"]["message"]
