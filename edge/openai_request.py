@@ -45,18 +45,17 @@ def _fits(obj: dict[str, Any], allowed: frozenset[str]) -> bool:
     return obj.keys() <= allowed
 
 
-# --- content parts: a part with a type or key the proto lacks is kept verbatim in `other` ---------------------------
+# --- content parts: typed, with keys beside `type` and the body (e.g. `cache_control`) in `extra`; a part whose type
+# or body has a key the proto lacks is kept verbatim in `other` --------------------------------------------------------
 
 
 def _text_part(obj: dict[str, Any], path: str) -> chat_pb2.ContentPart | None:
-    if not _fits(obj, frozenset({"type", "text"})):
-        return None
     return chat_pb2.ContentPart(text=read_string(obj.get("text"), f"{path}.text"))
 
 
 def _image_part(obj: dict[str, Any], path: str) -> chat_pb2.ContentPart | None:
     image = read_object(obj.get("image_url"), f"{path}.image_url")
-    if not (_fits(obj, frozenset({"type", "image_url"})) and _fits(image, frozenset({"url", "detail"}))):
+    if not _fits(image, frozenset({"url", "detail"})):
         return None
     part = chat_pb2.ImagePart(url=read_string(image.get("url"), f"{path}.image_url.url"))
     if image.get("detail") is not None:
@@ -66,7 +65,7 @@ def _image_part(obj: dict[str, Any], path: str) -> chat_pb2.ContentPart | None:
 
 def _audio_part(obj: dict[str, Any], path: str) -> chat_pb2.ContentPart | None:
     audio = read_object(obj.get("input_audio"), f"{path}.input_audio")
-    if not (_fits(obj, frozenset({"type", "input_audio"})) and _fits(audio, frozenset({"data", "format"}))):
+    if not _fits(audio, frozenset({"data", "format"})):
         return None
     part = chat_pb2.AudioPart(data=read_base64(audio.get("data"), f"{path}.input_audio.data"))
     if audio.get("format") is not None:
@@ -76,7 +75,7 @@ def _audio_part(obj: dict[str, Any], path: str) -> chat_pb2.ContentPart | None:
 
 def _file_part(obj: dict[str, Any], path: str) -> chat_pb2.ContentPart | None:
     file = read_object(obj.get("file"), f"{path}.file")
-    if not (_fits(obj, frozenset({"type", "file"})) and _fits(file, frozenset({"file_id", "file_data", "filename"}))):
+    if not _fits(file, frozenset({"file_id", "file_data", "filename"})):
         return None
     part = chat_pb2.FilePart()
     if file.get("file_id") is not None:
@@ -91,6 +90,7 @@ def _file_part(obj: dict[str, Any], path: str) -> chat_pb2.ContentPart | None:
     return chat_pb2.ContentPart(file=part)
 
 
+# Keyed by part type; each type's body is under the key of the same name (`{"type": "text", "text": ...}`).
 PART_READERS: dict[str, Callable[[dict[str, Any], str], chat_pb2.ContentPart | None]] = {
     "text": _text_part,
     "image_url": _image_part,
@@ -101,11 +101,14 @@ PART_READERS: dict[str, Callable[[dict[str, Any], str], chat_pb2.ContentPart | N
 
 def content_part_from_json(value: Any, path: str) -> chat_pb2.ContentPart:
     obj = read_object(value, path)
-    reader = PART_READERS.get(read_string(obj.get("type"), f"{path}.type"))
+    kind = read_string(obj.get("type"), f"{path}.type")
+    reader = PART_READERS.get(kind)
     part = reader(obj, path) if reader else None
     if part is None:
         part = chat_pb2.ContentPart()
         part.other.update(obj)
+    elif len(obj) > 2:  # keys beside `type` and the body
+        part.extra.update({key: item for key, item in obj.items() if key != "type" and key != kind})
     return part
 
 
@@ -121,26 +124,34 @@ def _set_content(message: chat_pb2.Message, value: Any, path: str) -> None:
         raise expected(path, "a string, an array or null", value)
 
 
-def _tool_call_from_json(value: Any, path: str) -> chat_pb2.ToolCall | None:
-    obj = read_object(value, path)
-    if obj.get("type", "function") != "function" or not _fits(obj, frozenset({"id", "type", "function"})):
-        return None
-    function = read_object(obj.get("function"), f"{path}.function")
-    if not _fits(function, frozenset({"name", "arguments"})):
-        return None
-    call = chat_pb2.ToolCall(id=read_string(obj.get("id", ""), f"{path}.id"))
-    call.type = "function"
-    call.function.name = read_string(function.get("name", ""), f"{path}.function.name")
-    call.function.arguments = read_string(function.get("arguments", ""), f"{path}.function.arguments")
+def _set_function(call: chat_pb2.ToolCall, value: Any, path: str) -> None:
+    function = read_object(value, path)
+    if not _fits(function, frozenset({"name", "arguments"})):  # a key FunctionCall cannot hold: keep it verbatim
+        call.extra.update({"function": function})
+        return
+    call.function.name = read_string(function.get("name", ""), f"{path}.name")
+    call.function.arguments = read_string(function.get("arguments", ""), f"{path}.arguments")
+
+
+TOOL_CALL_FIELDS: dict[str, Callable[[chat_pb2.ToolCall, Any, str], None]] = {
+    "id": setter("id", read_string),
+    "type": setter("type", read_string),
+    "function": _set_function,
+}
+
+
+def tool_call_from_json(value: Any, path: str) -> chat_pb2.ToolCall:
+    """Any tool call: a `function` one is typed, other keys (e.g. `custom`, `extra_content`) go to `extra`."""
+    call = chat_pb2.ToolCall(type="function")  # OpenAI's only type before `custom`, and still its default
+    extra = fill(call, read_object(value, path), TOOL_CALL_FIELDS, f"{path}.")
+    if extra:
+        call.extra.update(extra)
     return call
 
 
 def _set_tool_calls(message: chat_pb2.Message, value: Any, path: str) -> None:
-    calls = [_tool_call_from_json(item, f"{path}[{i}]") for i, item in enumerate(read_array(value, path))]
-    if None in calls:  # a key ToolCall cannot hold: keep the whole array verbatim rather than drop it
-        message.extra.update({"tool_calls": value})
-    else:
-        message.tool_calls.extend(calls)
+    items = read_array(value, path)
+    message.tool_calls.extend(tool_call_from_json(item, f"{path}[{i}]") for i, item in enumerate(items))
 
 
 def _set_role(message: chat_pb2.Message, value: Any, path: str) -> None:
@@ -169,6 +180,7 @@ def message_from_json(value: Any, path: str) -> chat_pb2.Message:
 # --- tools, tool choice, response format, stream options -------------------------------------------------------------
 
 FUNCTION_KEYS = frozenset({"name", "description", "parameters", "strict"})
+JSON_SCHEMA_KEYS = frozenset({"name", "description", "schema", "strict"})
 
 
 def _function_definition(obj: dict[str, Any], path: str) -> chat_pb2.FunctionDefinition:
@@ -233,37 +245,37 @@ def _json_schema(obj: dict[str, Any], path: str) -> chat_pb2.JsonSchemaFormat:
     return schema
 
 
-def response_format_from_json(value: Any, path: str) -> chat_pb2.ResponseFormat | None:
-    """None when the value has a type or key ResponseFormat cannot hold (the caller keeps it in `extra`)."""
+def response_format_from_json(value: Any, path: str) -> chat_pb2.ResponseFormat:
+    """Typed, other keys in `extra`; a type (e.g. `grammar`) or json_schema key the proto lacks: all in `extra`."""
     obj = read_object(value, path)
     kind = RESPONSE_FORMAT_TYPES.get(read_string(obj.get("type"), f"{path}.type"))
-    if kind is None or not _fits(obj, frozenset({"type", "json_schema"})):
-        return None
-    result = chat_pb2.ResponseFormat(type=kind)
-    if obj.get("json_schema") is not None:
-        schema = read_object(obj["json_schema"], f"{path}.json_schema")
-        if not _fits(schema, frozenset({"name", "description", "schema", "strict"})):
-            return None
+    schema = obj.get("json_schema") if kind is not None else None
+    if schema is not None and not _fits(read_object(schema, f"{path}.json_schema"), JSON_SCHEMA_KEYS):
+        kind = None
+    result = chat_pb2.ResponseFormat()
+    if kind is None:  # verbatim, type UNSPECIFIED
+        result.extra.update(obj)
+        return result
+    result.type = kind
+    if schema is not None:
         result.json_schema.CopyFrom(_json_schema(schema, f"{path}.json_schema"))
+    if not _fits(obj, frozenset({"type", "json_schema"})):
+        result.extra.update({key: item for key, item in obj.items() if key not in ("type", "json_schema")})
     return result
 
 
 def _set_response_format(request: chat_pb2.CreateChatCompletionRequest, value: Any, path: str) -> None:
-    result = response_format_from_json(value, path)
-    if result is None:
-        request.extra.update({"response_format": value})
-    else:
-        request.response_format.CopyFrom(result)
+    request.response_format.CopyFrom(response_format_from_json(value, path))
 
 
 def _set_stream_options(request: chat_pb2.CreateChatCompletionRequest, value: Any, path: str) -> None:
     obj = read_object(value, path)
-    if not _fits(obj, frozenset({"include_usage"})):
-        request.extra.update({"stream_options": value})  # e.g. include_obfuscation: StreamOptions cannot hold it
-    elif obj.get("include_usage") is not None:
-        request.stream_options.include_usage = read_bool(obj["include_usage"], f"{path}.include_usage")
-    else:
-        request.stream_options.SetInParent()
+    options = request.stream_options
+    options.SetInParent()
+    if obj.get("include_usage") is not None:
+        options.include_usage = read_bool(obj["include_usage"], f"{path}.include_usage")
+    if not _fits(obj, frozenset({"include_usage"})):  # e.g. include_obfuscation
+        options.extra.update({key: item for key, item in obj.items() if key != "include_usage"})
 
 
 # --- top-level request ---------------------------------------------------------------------------------------------

@@ -104,8 +104,26 @@ def logprobs_json(choice: chat_pb2.Choice | chat_pb2.ChunkChoice) -> dict[str, A
     }
 
 
-def _function_json(function: chat_pb2.FunctionCall) -> dict[str, Any]:
-    return {"name": function.name, "arguments": function.arguments}
+def _choice_json(choice: chat_pb2.Choice | chat_pb2.ChunkChoice, key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """One entry of `choices`; `key` is "message" or "delta"."""
+    body = {
+        "index": choice.index,
+        key: value,
+        "logprobs": logprobs_json(choice),
+        "finish_reason": FINISH_REASONS.get(choice.finish_reason),
+    }
+    if choice.HasField("extra"):
+        if body["finish_reason"] is None:  # a finish reason the enum lacks travels in `extra`
+            del body["finish_reason"]
+        merge_extra(body, choice.extra).setdefault("finish_reason", None)
+    return body
+
+
+def _tool_call_json(call: chat_pb2.ToolCall) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": call.id, "type": call.type or "function"}
+    if call.HasField("function"):  # unset for `custom` calls, whose body is in `extra`
+        body["function"] = {"name": call.function.name, "arguments": call.function.arguments}
+    return merge_extra(body, call.extra) if call.HasField("extra") else body
 
 
 def _top_level(message: chat_pb2.CreateChatCompletionResponse | chat_pb2.ChatCompletionChunk, body: dict) -> dict:
@@ -135,10 +153,7 @@ def message_json(message: chat_pb2.Message) -> dict[str, Any]:
         "refusal": message.refusal if message.HasField("refusal") else None,
     }
     if message.tool_calls:
-        body["tool_calls"] = [
-            {"id": call.id, "type": call.type or "function", "function": _function_json(call.function)}
-            for call in message.tool_calls
-        ]
+        body["tool_calls"] = [_tool_call_json(call) for call in message.tool_calls]
     if message.HasField("reasoning_content"):
         body["reasoning_content"] = message.reasoning_content
     return merge_extra(body, message.extra)
@@ -151,15 +166,7 @@ def chat_completion_json(response: chat_pb2.CreateChatCompletionResponse) -> dic
         "object": "chat.completion",
         "created": response.created,
         "model": response.model,
-        "choices": [
-            {
-                "index": choice.index,
-                "message": message_json(choice.message),
-                "logprobs": logprobs_json(choice),
-                "finish_reason": FINISH_REASONS.get(choice.finish_reason),
-            }
-            for choice in response.choices
-        ],
+        "choices": [_choice_json(choice, "message", message_json(choice.message)) for choice in response.choices],
     }
     body = _top_level(response, body)
     if response.provider:
@@ -180,7 +187,7 @@ def _tool_call_delta(call: chat_pb2.ToolCallDelta) -> dict[str, Any]:
         function = {"name": call.function.name} if call.function.name else {}
         function["arguments"] = call.function.arguments
         body["function"] = function
-    return body
+    return merge_extra(body, call.extra) if call.HasField("extra") else body
 
 
 def delta_json(delta: chat_pb2.ChatDelta) -> dict[str, Any]:
@@ -193,7 +200,7 @@ def delta_json(delta: chat_pb2.ChatDelta) -> dict[str, Any]:
             body[field] = getattr(delta, field)
     if delta.tool_calls:
         body["tool_calls"] = [_tool_call_delta(call) for call in delta.tool_calls]
-    return body
+    return merge_extra(body, delta.extra) if delta.HasField("extra") else body
 
 
 def chat_chunk_json(chunk: chat_pb2.ChatCompletionChunk) -> dict[str, Any]:
@@ -203,15 +210,7 @@ def chat_chunk_json(chunk: chat_pb2.ChatCompletionChunk) -> dict[str, Any]:
         "object": "chat.completion.chunk",
         "created": chunk.created,
         "model": chunk.model,
-        "choices": [
-            {
-                "index": choice.index,
-                "delta": delta_json(choice.delta),
-                "logprobs": logprobs_json(choice),
-                "finish_reason": FINISH_REASONS.get(choice.finish_reason),
-            }
-            for choice in chunk.choices
-        ],
+        "choices": [_choice_json(choice, "delta", delta_json(choice.delta)) for choice in chunk.choices],
     }
     return _top_level(chunk, body)
 

@@ -59,21 +59,26 @@ def to_struct(mapping: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
+def _extra(msg: Any) -> Mapping[str, Any]:
+    """A message's `extra` Struct as Python; the shared EMPTY (no work) when it is unset, the usual case."""
+    return from_struct(msg.extra) if msg.HasField("extra") else t.EMPTY
+
+
 # ---- requests ----
 
 
 def _part(part: chat_pb2.ContentPart, path: str) -> t.Part:
     kind = part.WhichOneof("part")
     if kind == "text":
-        return t.TextPart(part.text)
+        return t.TextPart(part.text, _extra(part))
     if kind == "image":
         img = part.image
-        return t.ImagePart(img.url, img.data, img.media_type, img.detail)
+        return t.ImagePart(img.url, img.data, img.media_type, img.detail, _extra(part))
     if kind == "input_audio":
-        return t.AudioPart(part.input_audio.data, part.input_audio.format)
+        return t.AudioPart(part.input_audio.data, part.input_audio.format, _extra(part))
     if kind == "file":
         f = part.file
-        return t.FilePart(f.file_id, f.url, f.data, f.filename, f.media_type)
+        return t.FilePart(f.file_id, f.url, f.data, f.filename, f.media_type, _extra(part))
     if kind == "other":
         return t.OtherPart(from_struct(part.other))
     raise InvalidRequest.field(path, "empty content part")
@@ -92,12 +97,12 @@ def _message(msg: chat_pb2.Message, path: str) -> t.Message:
         role=role,
         content=content,
         name=msg.name,
-        tool_calls=tuple(t.ToolCall(c.id, c.function.name, c.function.arguments, c.type or "function")
+        tool_calls=tuple(t.ToolCall(c.id, c.function.name, c.function.arguments, c.type or "function", _extra(c))
                          for c in msg.tool_calls),
         tool_call_id=msg.tool_call_id,
         refusal=msg.refusal if msg.HasField("refusal") else None,
         reasoning_content=msg.reasoning_content if msg.HasField("reasoning_content") else None,
-        extra=from_struct(msg.extra) if msg.HasField("extra") else t.EMPTY,
+        extra=_extra(msg),
     )
 
 
@@ -127,14 +132,18 @@ def _tool_choice(choice: chat_pb2.ToolChoice) -> t.ToolChoice | None:
 
 def _response_format(fmt: chat_pb2.ResponseFormat) -> t.ResponseFormat | None:
     kind = _FORMATS[fmt.type] if fmt.type < len(_FORMATS) else None
-    if kind is None:
-        return None
+    extra = _extra(fmt)
+    if kind is None:  # a type the enum lacks (e.g. vLLM's "grammar") travels in `extra`, with its other keys
+        kind = extra.get("type")
+        if not isinstance(kind, str):
+            return None
+        extra = {k: v for k, v in extra.items() if k != "type"} or t.EMPTY
     schema = None
     if fmt.HasField("json_schema"):
         js = fmt.json_schema
         schema = t.JsonSchemaFormat(js.name, from_struct(js.schema) if js.HasField("schema") else None,
                                     js.description, js.strict if js.HasField("strict") else None)
-    return t.ResponseFormat(kind, schema)
+    return t.ResponseFormat(kind, schema, extra)
 
 
 def _params(msg: chat_pb2.CreateChatCompletionRequest) -> dict[str, Any]:
@@ -164,8 +173,9 @@ def chat_request(msg: chat_pb2.CreateChatCompletionRequest) -> t.ChatRequest:
         tool_choice=_tool_choice(msg.tool_choice) if msg.HasField("tool_choice") else None,
         response_format=_response_format(msg.response_format) if msg.HasField("response_format") else None,
         params=_params(msg),
-        extra=from_struct(msg.extra) if msg.HasField("extra") else t.EMPTY,
+        extra=_extra(msg),
         include_usage=msg.stream_options.include_usage,
+        stream_extra=_extra(msg.stream_options),
     )
 
 
@@ -180,7 +190,7 @@ def embeddings_request(msg: embeddings_pb2.CreateEmbeddingsRequest) -> t.Embeddi
         token_inputs=tuple(tuple(row.ids) for row in msg.token_input),
         dimensions=msg.dimensions if msg.HasField("dimensions") else None,
         user=msg.user,
-        extra=from_struct(msg.extra) if msg.HasField("extra") else t.EMPTY,
+        extra=_extra(msg),
     )
 
 
@@ -245,6 +255,24 @@ def _logprobs(raw: Mapping[str, Any]) -> chat_pb2.Logprobs:
     return chat_pb2.Logprobs(content=tokens(raw.get("content")), refusal=tokens(raw.get("refusal")))
 
 
+def _out_part(part: t.Part) -> chat_pb2.ContentPart:
+    if type(part) is not t.TextPart:
+        return chat_pb2.ContentPart(other=to_struct(part.value))
+    out = chat_pb2.ContentPart(text=part.text)
+    if part.extra:
+        out.extra.update(part.extra)
+    return out
+
+
+def _out_tool_call(call: t.ToolCall) -> chat_pb2.ToolCall:
+    out = chat_pb2.ToolCall(id=call.id, type=call.type)
+    if call.type == "function" or call.name or call.arguments:  # a `custom` call has no function
+        out.function.CopyFrom(chat_pb2.FunctionCall(name=call.name, arguments=call.arguments))
+    if call.extra:
+        out.extra.update(call.extra)
+    return out
+
+
 def _out_message(message: t.Message) -> chat_pb2.Message:
     out = chat_pb2.Message(role=_ROLE_NUMBERS.get(message.role, 0), name=message.name,
                            tool_call_id=message.tool_call_id)
@@ -252,11 +280,8 @@ def _out_message(message: t.Message) -> chat_pb2.Message:
     if isinstance(content, str):
         out.text = content
     elif content:
-        out.parts.extend(chat_pb2.ContentPart(text=p.text) if type(p) is t.TextPart
-                         else chat_pb2.ContentPart(other=to_struct(p.value)) for p in content)
-    for call in message.tool_calls:
-        out.tool_calls.add(id=call.id, type=call.type, function=chat_pb2.FunctionCall(name=call.name,
-                                                                                      arguments=call.arguments))
+        out.parts.extend(_out_part(p) for p in content)
+    out.tool_calls.extend(_out_tool_call(call) for call in message.tool_calls)
     if message.refusal is not None:
         out.refusal = message.refusal
     if message.reasoning_content is not None:
@@ -266,16 +291,28 @@ def _out_message(message: t.Message) -> chat_pb2.Message:
     return out
 
 
+def _choice_fields(choice: t.Choice | t.ChunkChoice, out: chat_pb2.Choice | chat_pb2.ChunkChoice) -> None:
+    """finish_reason, logprobs and extra: what answer choices and chunk choices share."""
+    reason = choice.finish_reason
+    if reason is not None:
+        number = _FINISH_NUMBERS.get(reason)
+        if number is None:  # a reason the enum lacks (e.g. vLLM's "abort") travels in `extra`
+            out.extra.update({"finish_reason": reason})
+        else:
+            out.finish_reason = number
+    if choice.logprobs:
+        out.logprobs.CopyFrom(_logprobs(choice.logprobs))
+    if choice.extra:
+        out.extra.update(choice.extra)
+
+
 def chat_response(resp: t.ChatResponse, provider: str) -> chat_pb2.CreateChatCompletionResponse:
     out = chat_pb2.CreateChatCompletionResponse(
         id=resp.id, created=resp.created, model=resp.model, system_fingerprint=resp.system_fingerprint,
         service_tier=resp.service_tier, provider=provider,
     )
     for choice in resp.choices:
-        c = out.choices.add(index=choice.index, message=_out_message(choice.message),
-                            finish_reason=_FINISH_NUMBERS.get(choice.finish_reason or "", 0))
-        if choice.logprobs:
-            c.logprobs.CopyFrom(_logprobs(choice.logprobs))
+        _choice_fields(choice, out.choices.add(index=choice.index, message=_out_message(choice.message)))
     if resp.usage is not None:
         out.usage.CopyFrom(_usage(resp.usage))
     if resp.extra:
@@ -295,6 +332,10 @@ def _delta(delta: t.Delta) -> chat_pb2.ChatDelta:
         d = out.tool_calls.add(index=call.index, id=call.id, type=call.type)
         if call.name or call.arguments:
             d.function.name, d.function.arguments = call.name, call.arguments
+        if call.extra:
+            d.extra.update(call.extra)
+    if delta.extra:
+        out.extra.update(delta.extra)
     return out
 
 
@@ -304,10 +345,7 @@ def chat_chunk(chunk: t.ChatChunk, provider: str) -> chat_pb2.StreamChatCompleti
         service_tier=chunk.service_tier, provider=provider,
     )
     for choice in chunk.choices:
-        c = out.choices.add(index=choice.index, delta=_delta(choice.delta),
-                            finish_reason=_FINISH_NUMBERS.get(choice.finish_reason or "", 0))
-        if choice.logprobs:
-            c.logprobs.CopyFrom(_logprobs(choice.logprobs))
+        _choice_fields(choice, out.choices.add(index=choice.index, delta=_delta(choice.delta)))
     if chunk.usage is not None:
         out.usage.CopyFrom(_usage(chunk.usage))
     if chunk.extra:

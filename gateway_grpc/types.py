@@ -47,6 +47,7 @@ CHAT_PARAMS = (
 @dataclass(frozen=True, slots=True)
 class TextPart:
     text: str
+    extra: Mapping[str, Any] = EMPTY  # part keys the gateway does not model (e.g. `cache_control`), verbatim
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +58,14 @@ class ImagePart:
     data: bytes = b""
     media_type: str = ""
     detail: str = ""
+    extra: Mapping[str, Any] = EMPTY
 
 
 @dataclass(frozen=True, slots=True)
 class AudioPart:
     data: bytes
     format: str
+    extra: Mapping[str, Any] = EMPTY
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class FilePart:
     data: bytes = b""
     filename: str = ""
     media_type: str = ""
+    extra: Mapping[str, Any] = EMPTY
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +90,13 @@ Part = TextPart | ImagePart | AudioPart | FilePart | OtherPart
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
+    """A function call (`name`, `arguments`) or, with another `type`, a call whose body is in `extra`."""
+
     id: str
     name: str
     arguments: str
     type: str = "function"
+    extra: Mapping[str, Any] = EMPTY  # e.g. `custom`, Gemini's `extra_content`
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +150,9 @@ class JsonSchemaFormat:
 
 @dataclass(frozen=True, slots=True)
 class ResponseFormat:
-    type: str  # "text", "json_object" or "json_schema"
+    type: str  # "text", "json_object", "json_schema", or another host's type (e.g. vLLM's "grammar")
     json_schema: JsonSchemaFormat | None = None
+    extra: Mapping[str, Any] = EMPTY  # the keys besides `type` and a typed `json_schema`, verbatim
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,7 @@ class ChatRequest:
     params: Mapping[str, Any] = EMPTY
     extra: Mapping[str, Any] = EMPTY
     include_usage: bool = False
+    stream_extra: Mapping[str, Any] = EMPTY  # `stream_options` keys the gateway does not model
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +188,7 @@ class Choice:
     message: Message
     finish_reason: str | None = None
     logprobs: Mapping[str, Any] | None = None  # OpenAI's logprobs object
+    extra: Mapping[str, Any] = EMPTY  # e.g. Azure's `content_filter_results`
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +210,7 @@ class ToolCallDelta:
     type: str = ""
     name: str = ""
     arguments: str = ""
+    extra: Mapping[str, Any] = EMPTY
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +220,7 @@ class Delta:
     tool_calls: tuple[ToolCallDelta, ...] = ()
     refusal: str | None = None
     reasoning_content: str | None = None
+    extra: Mapping[str, Any] = EMPTY  # e.g. `audio`, `annotations`, legacy `function_call`
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +229,7 @@ class ChunkChoice:
     delta: Delta
     finish_reason: str | None = None
     logprobs: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = EMPTY
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from gateway_grpc.providers.openai_wire import (
     decode_usage,
     encode_message,
     encode_response_format,
+    encode_stream_options,
     encode_tool,
     encode_tool_choice,
 )
@@ -131,8 +132,8 @@ class OpenAI:
         body.update(request.extra)
         if stream:
             body["stream"] = True
-            if request.include_usage:
-                body["stream_options"] = {"include_usage": True}
+            if request.include_usage or request.stream_extra:
+                body["stream_options"] = encode_stream_options(request)
         body.update(target.override_params)  # Portkey contract §4: {...body, ...override_params}
         headers = self._headers(target)
         if stream:

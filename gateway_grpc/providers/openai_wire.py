@@ -10,6 +10,7 @@ from gateway_grpc.types import (
     EMPTY,
     AudioPart,
     ChatChunk,
+    ChatRequest,
     ChatResponse,
     Choice,
     ChunkChoice,
@@ -29,12 +30,17 @@ from gateway_grpc.types import (
     Usage,
 )
 
-_MESSAGE_KEYS = frozenset(
-    {"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "reasoning_content", "function_call"}
-)
+# The keys each decoded object models; any other key is kept in that object's `extra`.
+_MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "reasoning_content"})
 _RESPONSE_KEYS = frozenset(
     {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"}
 )
+_CHOICE_KEYS = frozenset({"index", "message", "finish_reason", "logprobs"})
+_CHUNK_CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs"})
+_DELTA_KEYS = frozenset({"role", "content", "tool_calls", "refusal", "reasoning_content"})
+_TOOL_CALL_KEYS = frozenset({"id", "type", "function"})
+_TOOL_CALL_DELTA_KEYS = frozenset({"index", "id", "type", "function"})
+_TEXT_PART_KEYS = frozenset({"type", "text"})
 # Usage detail counts: (neutral field, OpenAI details object, OpenAI key).
 _USAGE_DETAILS = (
     ("cached_tokens", "prompt_tokens_details", "cached_tokens"),
@@ -50,10 +56,17 @@ def _data_url(media_type: str, data: bytes) -> str:
     return f"data:{media_type or 'application/octet-stream'};base64,{base64.b64encode(data).decode()}"
 
 
+def _unknown(raw: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    """The keys of `raw` outside `known`; EMPTY, with nothing built, when there are none (the usual case)."""
+    if raw.keys() <= known:
+        return EMPTY
+    return {k: v for k, v in raw.items() if k not in known}
+
+
 # ---- request: neutral -> OpenAI JSON ----
 
 
-def encode_part(part: Part) -> dict[str, Any]:
+def _encode_typed_part(part: TextPart | ImagePart | AudioPart | FilePart) -> dict[str, Any]:
     if type(part) is TextPart:
         return {"type": "text", "text": part.text}
     if type(part) is ImagePart:
@@ -64,9 +77,16 @@ def encode_part(part: Part) -> dict[str, Any]:
     if type(part) is AudioPart:
         audio = {"data": base64.b64encode(part.data).decode(), "format": part.format}
         return {"type": "input_audio", "input_audio": audio}
-    if type(part) is FilePart:
-        return {"type": "file", "file": _encode_file(part)}
-    return dict(part.value)  # OtherPart
+    return {"type": "file", "file": _encode_file(part)}
+
+
+def encode_part(part: Part) -> dict[str, Any]:
+    if type(part) is OtherPart:
+        return dict(part.value)
+    out = _encode_typed_part(part)
+    if part.extra:
+        out.update(part.extra)
+    return out
 
 
 def _encode_file(part: FilePart) -> dict[str, Any]:
@@ -90,10 +110,7 @@ def encode_message(message: Message) -> dict[str, Any]:
     if message.name:
         out["name"] = message.name
     if message.tool_calls:
-        out["tool_calls"] = [
-            {"id": c.id, "type": c.type, "function": {"name": c.name, "arguments": c.arguments}}
-            for c in message.tool_calls
-        ]
+        out["tool_calls"] = [encode_tool_call(c) for c in message.tool_calls]
     if message.tool_call_id:
         out["tool_call_id"] = message.tool_call_id
     if message.refusal is not None:
@@ -102,6 +119,15 @@ def encode_message(message: Message) -> dict[str, Any]:
         out["reasoning_content"] = message.reasoning_content
     if message.extra:
         out.update(message.extra)
+    return out
+
+
+def encode_tool_call(call: ToolCall) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": call.id, "type": call.type}
+    if call.type == "function" or call.name or call.arguments:  # a `custom` call carries its body in extra
+        out["function"] = {"name": call.name, "arguments": call.arguments}
+    if call.extra:
+        out.update(call.extra)
     return out
 
 
@@ -136,6 +162,15 @@ def encode_response_format(fmt: ResponseFormat) -> dict[str, Any]:
         if schema.strict is not None:
             body["strict"] = schema.strict
         out["json_schema"] = body
+    if fmt.extra:
+        out.update(fmt.extra)
+    return out
+
+
+def encode_stream_options(request: ChatRequest) -> dict[str, Any]:
+    out: dict[str, Any] = {"include_usage": True} if request.include_usage else {}
+    if request.stream_extra:
+        out.update(request.stream_extra)
     return out
 
 
@@ -157,32 +192,41 @@ def decode_usage(raw: Mapping[str, Any] | None) -> Usage | None:
                  **details)
 
 
+def _decode_tool_call(raw: Mapping[str, Any]) -> ToolCall:
+    function = raw.get("function") or EMPTY  # absent from `custom` calls
+    return ToolCall(raw.get("id") or "", function.get("name") or "", function.get("arguments") or "",
+                    raw.get("type") or "function", _unknown(raw, _TOOL_CALL_KEYS))
+
+
+def _decode_part(raw: Mapping[str, Any]) -> Part:
+    if raw.get("type") == "text" and isinstance(raw.get("text"), str):
+        return TextPart(raw["text"], _unknown(raw, _TEXT_PART_KEYS))
+    return OtherPart(raw)
+
+
 def decode_message(raw: Mapping[str, Any]) -> Message:
-    tool_calls = tuple(
-        ToolCall(c.get("id") or "", c["function"].get("name") or "", c["function"].get("arguments") or "",
-                 c.get("type") or "function")
-        for c in raw.get("tool_calls") or ()
-    )
-    extra = {k: v for k, v in raw.items() if k not in _MESSAGE_KEYS}
     content = raw.get("content")
     if isinstance(content, list):  # some OpenAI-compatible hosts answer with parts
-        content = tuple(TextPart(p["text"]) if p.get("type") == "text" else OtherPart(p) for p in content)
+        content = tuple(_decode_part(p) for p in content)
     return Message(
         role=raw.get("role") or "assistant",
         content=content,
         name=raw.get("name") or "",
-        tool_calls=tool_calls,
+        tool_calls=tuple(_decode_tool_call(c) for c in raw.get("tool_calls") or ()),
+        tool_call_id=raw.get("tool_call_id") or "",
         refusal=raw.get("refusal"),
         reasoning_content=raw.get("reasoning_content"),
-        extra=extra or EMPTY,
+        extra=_unknown(raw, _MESSAGE_KEYS),
     )
+
+
+def _decode_choice(raw: Mapping[str, Any], position: int) -> Choice:
+    return Choice(raw.get("index", position), decode_message(raw.get("message") or EMPTY), raw.get("finish_reason"),
+                  raw.get("logprobs"), _unknown(raw, _CHOICE_KEYS))
 
 
 def decode_completion(raw: Mapping[str, Any]) -> ChatResponse:
-    choices = tuple(
-        Choice(c.get("index", i), decode_message(c.get("message") or EMPTY), c.get("finish_reason"), c.get("logprobs"))
-        for i, c in enumerate(raw["choices"])
-    )
+    choices = tuple(_decode_choice(c, i) for i, c in enumerate(raw["choices"]))
     return ChatResponse(
         id=raw.get("id") or "",
         created=raw.get("created") or 0,
@@ -191,32 +235,32 @@ def decode_completion(raw: Mapping[str, Any]) -> ChatResponse:
         usage=decode_usage(raw.get("usage")),
         system_fingerprint=raw.get("system_fingerprint") or "",
         service_tier=raw.get("service_tier") or "",
-        extra={k: v for k, v in raw.items() if k not in _RESPONSE_KEYS} or EMPTY,
+        extra=_unknown(raw, _RESPONSE_KEYS),
     )
+
+
+def _decode_tool_call_delta(raw: Mapping[str, Any], position: int) -> ToolCallDelta:
+    function = raw.get("function") or EMPTY
+    return ToolCallDelta(raw.get("index", position), raw.get("id") or "", raw.get("type") or "",
+                         function.get("name") or "", function.get("arguments") or "",
+                         _unknown(raw, _TOOL_CALL_DELTA_KEYS))
 
 
 def _decode_delta(raw: Mapping[str, Any]) -> Delta:
     tool_calls = ()
     if raw.get("tool_calls"):
-        tool_calls = tuple(
-            ToolCallDelta(
-                index=c.get("index", i),
-                id=c.get("id") or "",
-                type=c.get("type") or "",
-                name=(c.get("function") or EMPTY).get("name") or "",
-                arguments=(c.get("function") or EMPTY).get("arguments") or "",
-            )
-            for i, c in enumerate(raw["tool_calls"])
-        )
-    return Delta(raw.get("role"), raw.get("content"), tool_calls, raw.get("refusal"), raw.get("reasoning_content"))
+        tool_calls = tuple(_decode_tool_call_delta(c, i) for i, c in enumerate(raw["tool_calls"]))
+    return Delta(raw.get("role"), raw.get("content"), tool_calls, raw.get("refusal"), raw.get("reasoning_content"),
+                 _unknown(raw, _DELTA_KEYS))
+
+
+def _decode_chunk_choice(raw: Mapping[str, Any], position: int) -> ChunkChoice:
+    return ChunkChoice(raw.get("index", position), _decode_delta(raw.get("delta") or EMPTY), raw.get("finish_reason"),
+                       raw.get("logprobs"), _unknown(raw, _CHUNK_CHOICE_KEYS))
 
 
 def decode_chunk(raw: Mapping[str, Any]) -> ChatChunk:
-    choices = tuple(
-        ChunkChoice(c.get("index", i), _decode_delta(c.get("delta") or EMPTY), c.get("finish_reason"),
-                    c.get("logprobs"))
-        for i, c in enumerate(raw.get("choices") or ())
-    )
+    choices = tuple(_decode_chunk_choice(c, i) for i, c in enumerate(raw.get("choices") or ()))
     return ChatChunk(
         id=raw.get("id") or "",
         created=raw.get("created") or 0,
@@ -225,5 +269,5 @@ def decode_chunk(raw: Mapping[str, Any]) -> ChatChunk:
         usage=decode_usage(raw.get("usage")),
         system_fingerprint=raw.get("system_fingerprint") or "",
         service_tier=raw.get("service_tier") or "",
-        extra={k: v for k, v in raw.items() if k not in _RESPONSE_KEYS} or EMPTY,
+        extra=_unknown(raw, _RESPONSE_KEYS),
     )

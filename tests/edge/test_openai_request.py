@@ -111,14 +111,29 @@ CASES = [
         )]),
     ),
     (
-        "unknown part types and unmodelled part keys are kept verbatim in other",
+        "unknown part types and unmodelled keys inside a part body are kept verbatim in other",
         {"messages": [{"role": "user", "content": [
             {"type": "refusal", "refusal": "no"},
-            {"type": "text", "text": "cache me", "cache_control": {"type": "ephemeral"}},
+            {"type": "image_url", "image_url": {"url": "https://x/a.png", "format": "image/png"}},
         ]}]},
         request(messages=[user(
             other_part({"type": "refusal", "refusal": "no"}),
-            other_part({"type": "text", "text": "cache me", "cache_control": {"type": "ephemeral"}}),
+            other_part({"type": "image_url", "image_url": {"url": "https://x/a.png", "format": "image/png"}}),
+        )]),
+    ),
+    (
+        "unmodelled keys beside a typed part's body go to the part extra",
+        {"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "cache me", "cache_control": {"type": "ephemeral"}},
+            {"type": "image_url", "image_url": {"url": "https://x/a.png"}, "cache_control": {"type": "ephemeral"}},
+            {"type": "file", "file": {"file_id": "file-1"}, "citations": {"enabled": True}},
+        ]}]},
+        request(messages=[user(
+            chat_pb2.ContentPart(text="cache me", extra=struct({"cache_control": {"type": "ephemeral"}})),
+            chat_pb2.ContentPart(image=chat_pb2.ImagePart(url="https://x/a.png"),
+                                 extra=struct({"cache_control": {"type": "ephemeral"}})),
+            chat_pb2.ContentPart(file=chat_pb2.FilePart(file_id="file-1"),
+                                 extra=struct({"citations": {"enabled": True}})),
         )]),
     ),
     (
@@ -138,13 +153,20 @@ CASES = [
         ]),
     ),
     (
-        "a tool call ToolCall cannot hold keeps the whole array in the message extra",
+        "unmodelled tool call keys go to the tool call extra; a function object FunctionCall cannot hold too",
         {"messages": [{"role": "assistant", "tool_calls": [
             {"id": "c", "type": "custom", "custom": {"name": "grep", "input": "x"}},
+            {"id": "g", "type": "function", "function": {"name": "f", "arguments": "{}"},
+             "extra_content": {"google": {"thought_signature": "sig"}}},
+            {"id": "h", "function": {"name": "f", "arguments": "{}", "parsed": {}}},
         ]}]},
-        request(messages=[message(role=chat_pb2.ROLE_ASSISTANT, extra=struct({"tool_calls": [
-            {"id": "c", "type": "custom", "custom": {"name": "grep", "input": "x"}},
-        ]}))]),
+        request(messages=[message(role=chat_pb2.ROLE_ASSISTANT, tool_calls=[
+            chat_pb2.ToolCall(id="c", type="custom", extra=struct({"custom": {"name": "grep", "input": "x"}})),
+            chat_pb2.ToolCall(id="g", type="function", function=chat_pb2.FunctionCall(name="f", arguments="{}"),
+                              extra=struct({"extra_content": {"google": {"thought_signature": "sig"}}})),
+            chat_pb2.ToolCall(id="h", type="function",
+                              extra=struct({"function": {"name": "f", "arguments": "{}", "parsed": {}}})),
+        ])]),
     ),
     (
         "unknown message keys go to the message extra",
@@ -197,9 +219,21 @@ CASES = [
         request(response_format=chat_pb2.ResponseFormat(type=chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT)),
     ),
     (
-        "a response format ResponseFormat cannot hold goes to extra",
+        "a response format type the enum lacks is kept whole in the response format extra",
         {"response_format": {"type": "grammar", "grammar": "root ::= x"}},
-        request(extra=struct({"response_format": {"type": "grammar", "grammar": "root ::= x"}})),
+        request(response_format=chat_pb2.ResponseFormat(extra=struct({"type": "grammar", "grammar": "root ::= x"}))),
+    ),
+    (
+        "unmodelled response format keys go to its extra",
+        {"response_format": {"type": "json_object", "schema": {"type": "object"}}},
+        request(response_format=chat_pb2.ResponseFormat(
+            type=chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT, extra=struct({"schema": {"type": "object"}}))),
+    ),
+    (
+        "a json_schema JsonSchemaFormat cannot hold keeps the response format whole in its extra",
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {}, "x-order": 1}}},
+        request(response_format=chat_pb2.ResponseFormat(extra=struct(
+            {"type": "json_schema", "json_schema": {"name": "a", "schema": {}, "x-order": 1}}))),
     ),
     (
         "stream options",
@@ -207,9 +241,10 @@ CASES = [
         request(stream_options=chat_pb2.StreamOptions(include_usage=True)),
     ),
     (
-        "stream options StreamOptions cannot hold go to extra",
+        "stream options StreamOptions does not model go to its extra",
         {"stream_options": {"include_usage": True, "include_obfuscation": False}},
-        request(extra=struct({"stream_options": {"include_usage": True, "include_obfuscation": False}})),
+        request(stream_options=chat_pb2.StreamOptions(include_usage=True,
+                                                      extra=struct({"include_obfuscation": False}))),
     ),
     (
         "every unmodelled top-level key is passed through in extra; stream is not copied",

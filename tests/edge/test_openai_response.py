@@ -74,6 +74,43 @@ def test_openai_response_tool_calls_have_null_content():
     assert body["choices"][0]["finish_reason"] == "tool_calls"
 
 
+def test_openai_response_tool_call_extras_are_merged_and_custom_calls_have_no_function():
+    signature = {"google": {"thought_signature": "c2ln"}}
+    calls = [
+        chat_pb2.ToolCall(id="call_1", type="function", function=chat_pb2.FunctionCall(name="f", arguments="{}"),
+                          extra=struct({"extra_content": signature, "id": "not me"})),
+        chat_pb2.ToolCall(id="call_2", type="custom", extra=struct({"custom": {"name": "grep", "input": "x"}})),
+    ]
+    body = rendered_completion(completion(answer(chat_pb2.FINISH_REASON_TOOL_CALLS, tool_calls=calls)))
+
+    assert body["choices"][0]["message"]["tool_calls"] == [
+        {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}, "extra_content": signature},
+        {"id": "call_2", "type": "custom", "custom": {"name": "grep", "input": "x"}},
+    ]  # a modelled field (id) wins over an extra of the same name
+
+
+def test_openai_response_choice_extras_are_merged():
+    filters = {"hate": {"filtered": False, "severity": "safe"}}
+    choice = answer(text="x")
+    choice.extra.update({"content_filter_results": filters, "index": 7})
+    body = rendered_completion(completion(choice))
+
+    assert body["choices"][0] == {"index": 0, "message": {"role": "assistant", "content": "x", "refusal": None},
+                                  "logprobs": None, "finish_reason": "stop", "content_filter_results": filters}
+    assert ChatCompletion.model_validate(body).choices[0].model_extra == {"content_filter_results": filters}
+
+
+@pytest.mark.parametrize("render", [chat_completion_json, chat_chunk_json])
+def test_openai_response_finish_reason_the_enum_lacks_comes_from_extra(render):
+    fields = {"finish_reason": chat_pb2.FINISH_REASON_UNSPECIFIED, "extra": struct({"finish_reason": "abort"})}
+    if render is chat_completion_json:
+        message = completion(chat_pb2.Choice(index=0, message=chat_pb2.Message(), **fields))
+    else:
+        message = chunk(chat_pb2.ChunkChoice(index=0, **fields))
+
+    assert render(message)["choices"][0]["finish_reason"] == "abort"
+
+
 def test_openai_response_message_extras_refusal_and_reasoning_are_rendered():
     annotations = [
         {"type": "url_citation", "url_citation": {"url": "u", "title": "t", "start_index": 0, "end_index": 3}}
@@ -177,6 +214,22 @@ CHUNK_CASES = [
         chat_pb2.ChatDelta(tool_calls=[chat_pb2.ToolCallDelta(index=1, function=chat_pb2.FunctionCall(arguments="{"))]),
         {"tool_calls": [{"index": 1, "function": {"arguments": "{"}}]},
     ),
+    (
+        "tool call piece extras",
+        chat_pb2.ChatDelta(tool_calls=[chat_pb2.ToolCallDelta(
+            index=0, id="c", type="function", function=chat_pb2.FunctionCall(name="f"),
+            extra=struct({"extra_content": {"google": {"thought_signature": "c2ln"}}}))]),
+        {"tool_calls": [{"index": 0, "id": "c", "type": "function", "function": {"name": "f", "arguments": ""},
+                         "extra_content": {"google": {"thought_signature": "c2ln"}}}]},
+    ),
+    (
+        "delta extras: audio, annotations, legacy function_call; modelled keys win",
+        chat_pb2.ChatDelta(content="x", extra=struct({
+            "audio": {"id": "audio_1", "transcript": "x"}, "annotations": [],
+            "function_call": {"name": "f", "arguments": ""}, "content": "not me"})),
+        {"content": "x", "audio": {"id": "audio_1", "transcript": "x"}, "annotations": [],
+         "function_call": {"name": "f", "arguments": ""}},
+    ),
 ]  # fmt: skip
 
 
@@ -200,11 +253,14 @@ def test_openai_response_final_chunks_carry_finish_reason_and_usage():
 
 
 def test_openai_response_chunk_extras_are_merged():
+    filters = {"content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}
     body = rendered_chunk(
-        chunk(chat_pb2.ChunkChoice(index=0), extra=struct({"obfuscation": "abc"}), service_tier="flex")
+        chunk(chat_pb2.ChunkChoice(index=0, extra=struct(filters)), extra=struct({"obfuscation": "abc"}),
+              service_tier="flex")
     )
 
     assert (body["obfuscation"], body["service_tier"]) == ("abc", "flex")
+    assert body["choices"] == [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": None, **filters}]
 
 
 def test_openai_response_sse_event_framing():

@@ -21,6 +21,7 @@ MODELS = (("gpt-4o-mini", 1721172741), ("gpt-4o", 1715367049), ("text-embedding-
 _TOKEN = re.compile(r"\S+\s*")
 _NUMBERED = re.compile(r"(error|html|delay|chunks|gap|stream-break|stream-error)-(\d+)")
 _OBFUSCATION = "Xq7Lm2Vt9Rb4Kc8Wd1Hf5Jg3Np6Zs0Ay"
+_CHOICE_EXTRA = {"content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}
 _USAGE_DETAILS = {
     "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
     "completion_tokens_details": {
@@ -49,6 +50,7 @@ class Directives:
     stream_error: int | None = None
     bad_json: bool = False
     parallel_tools: bool = False
+    choice_extra: bool = False  # Azure's content_filter_results on every choice, and a delta key OpenAI lacks
 
 
 @functools.lru_cache(maxsize=4096)
@@ -57,7 +59,7 @@ def parse_directives(model: str) -> Directives:
     base, *parts = model.split("+")
     values: dict[str, Any] = {}
     for part in parts:
-        if part in ("bad-json", "parallel-tools"):
+        if part in ("bad-json", "parallel-tools", "choice-extra"):
             values[part.replace("-", "_")] = True
         elif match := _NUMBERED.fullmatch(part):
             values[match[1].replace("-", "_")] = int(match[2])
@@ -224,6 +226,7 @@ def chat_completion(body: dict, *, id_: str, created: int) -> dict:
                 "message": message,
                 "logprobs": _logprobs(body, reply.tokens, reply),
                 "finish_reason": reply.finish_reason,
+                **(_CHOICE_EXTRA if directives.choice_extra else {}),
             }
         )
     return {
@@ -254,6 +257,8 @@ def chat_chunks(body: dict, *, id_: str, created: int) -> list[tuple[str, dict]]
         out.append(("tail", {**frame(0, {}, None, None), "choices": [], "usage": usage(body, replies)}))
     for seq, (_, chunk) in enumerate(out):
         chunk["obfuscation"] = _OBFUSCATION[: 3 + seq * 7 % 20]
+        for choice in chunk["choices"] if directives.choice_extra else ():
+            choice.update(_CHOICE_EXTRA, delta={**choice["delta"], "reasoning_details": []})
     return out
 
 

@@ -295,6 +295,15 @@ def test_stream_parallel_tool_calls_reassemble_by_index(client, http):
     assert final.choices[0].finish_reason == "tool_calls"
 
 
+def test_choice_extra_directive_adds_content_filter_results_and_a_delta_key(client, http):
+    filters = {"hate": {"filtered": False, "severity": "safe"}}
+    completion = client.chat.completions.create(model="m+choice-extra", messages=HELLO)
+    assert completion.choices[0].model_extra == {"content_filter_results": filters}
+    raw, _ = stream_chunks(http, chat("m+choice-extra"))
+    assert all(c["choices"][0]["content_filter_results"] == filters for c in raw)
+    assert all(c["choices"][0]["delta"]["reasoning_details"] == [] for c in raw)
+
+
 def test_stream_n_choices_each_reassemble(http):
     raw, _ = stream_chunks(http, chat(n=2))
     texts = {

@@ -72,6 +72,54 @@ def test_convert_chat_request_unset_optionals_stay_unset():
     assert req.messages[0].content == ""  # an explicit empty string is kept, not turned into null
 
 
+CACHE = {"cache_control": {"type": "ephemeral"}}
+SIGNATURE = {"extra_content": {"google": {"thought_signature": "c2ln"}}}
+# (case, proto request fields, neutral request attribute, expected value): every request-side extra is kept
+REQUEST_EXTRAS = [
+    ("typed parts keep their extra keys",
+     {"messages": [chat_pb2.Message(role=chat_pb2.ROLE_USER, parts=[
+         chat_pb2.ContentPart(text="hi", extra=_struct(CACHE)),
+         chat_pb2.ContentPart(image=chat_pb2.ImagePart(url="u"), extra=_struct(CACHE)),
+         chat_pb2.ContentPart(input_audio=chat_pb2.AudioPart(data=b"a", format="wav"), extra=_struct(CACHE)),
+         chat_pb2.ContentPart(file=chat_pb2.FilePart(file_id="f"), extra=_struct(CACHE))])]},
+     lambda r: r.messages[0].content,
+     (t.TextPart("hi", CACHE), t.ImagePart(url="u", extra=CACHE), t.AudioPart(b"a", "wav", CACHE),
+      t.FilePart(file_id="f", extra=CACHE))),
+    ("tool calls keep their extra keys; a custom call has no function",
+     {"messages": [chat_pb2.Message(role=chat_pb2.ROLE_ASSISTANT, tool_calls=[
+         chat_pb2.ToolCall(id="a", type="function", function=chat_pb2.FunctionCall(name="f", arguments="{}"),
+                           extra=_struct(SIGNATURE)),
+         chat_pb2.ToolCall(id="b", type="custom", extra=_struct({"custom": {"name": "g", "input": "x"}}))])]},
+     lambda r: r.messages[0].tool_calls,
+     (t.ToolCall("a", "f", "{}", "function", SIGNATURE),
+      t.ToolCall("b", "", "", "custom", {"custom": {"name": "g", "input": "x"}}))),
+    ("a response format type the enum lacks comes from its extra",
+     {"response_format": chat_pb2.ResponseFormat(extra=_struct({"type": "grammar", "grammar": "root ::= x"}))},
+     lambda r: r.response_format, t.ResponseFormat("grammar", None, {"grammar": "root ::= x"})),
+    ("a typed response format keeps its extra keys",
+     {"response_format": chat_pb2.ResponseFormat(type=chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT,
+                                                 extra=_struct({"schema": {}}))},
+     lambda r: r.response_format, t.ResponseFormat("json_object", None, {"schema": {}})),
+    ("a response format with neither a type nor an extra type is ignored",
+     {"response_format": chat_pb2.ResponseFormat(extra=_struct({"grammar": "x"}))},
+     lambda r: r.response_format, None),
+    ("stream options keep their extra keys",
+     {"stream_options": chat_pb2.StreamOptions(include_usage=True, extra=_struct({"include_obfuscation": False}))},
+     lambda r: (r.include_usage, r.stream_extra), (True, {"include_obfuscation": False})),
+    ("no extras: the shared EMPTY, nothing built",
+     {"messages": [chat_pb2.Message(role=chat_pb2.ROLE_USER, parts=[chat_pb2.ContentPart(text="hi")])],
+      "stream_options": chat_pb2.StreamOptions(include_usage=True)},
+     lambda r: [r.messages[0].content[0].extra is t.EMPTY, r.stream_extra is t.EMPTY], [True, True]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "fields", "read", "expected"), REQUEST_EXTRAS, ids=[r[0] for r in REQUEST_EXTRAS])
+def test_convert_chat_request_keeps_every_extra(case, fields, read, expected):
+    base = {"model": "m", "messages": [chat_pb2.Message(role=chat_pb2.ROLE_USER, text="hi")]}
+    value = read(convert.chat_request(chat_pb2.CreateChatCompletionRequest(**{**base, **fields})))
+    assert value == expected
+
+
 @pytest.mark.parametrize(
     ("msg", "fields"),
     [
@@ -108,6 +156,39 @@ def test_convert_chat_response_round_trips_usage_details_and_extras():
     assert out.usage.HasField("cached_tokens") and not out.usage.HasField("prompt_audio_tokens")
     assert convert.from_struct(out.extra) == {"custom": 1}
     assert convert.from_struct(choice.message.extra) == {"annotations": []}
+
+
+def test_convert_chat_response_keeps_choice_tool_call_and_part_extras():
+    filters = {"content_filter_results": {"hate": {"filtered": False}}}
+    message = t.Message("assistant", (t.TextPart("a", CACHE), t.OtherPart({"type": "thinking", "thinking": "t"})),
+                        tool_calls=(t.ToolCall("a", "f", "{}", extra=SIGNATURE),
+                                    t.ToolCall("b", "", "", "custom", {"custom": {"input": "x"}})))
+    resp = t.ChatResponse("c", 1, "m", (t.Choice(0, message, "tool_calls", extra=filters),
+                                        t.Choice(1, t.Message("assistant", "b"), "abort")))
+    out = convert.chat_response(resp, "openai")
+    first, second = out.choices
+    assert convert.from_struct(first.extra) == filters and first.finish_reason == chat_pb2.FINISH_REASON_TOOL_CALLS
+    assert convert.from_struct(first.message.parts[0].extra) == CACHE
+    assert convert.from_struct(first.message.parts[1].other) == {"type": "thinking", "thinking": "t"}
+    call_a, call_b = first.message.tool_calls
+    assert call_a.function.name == "f" and convert.from_struct(call_a.extra) == SIGNATURE
+    assert not call_b.HasField("function") and convert.from_struct(call_b.extra) == {"custom": {"input": "x"}}
+    # a finish reason the enum lacks travels in the choice extra
+    assert second.finish_reason == chat_pb2.FINISH_REASON_UNSPECIFIED
+    assert convert.from_struct(second.extra) == {"finish_reason": "abort"}
+    assert not second.message.HasField("extra")
+
+
+def test_convert_chunk_keeps_delta_choice_and_tool_call_extras():
+    delta = t.Delta(content="x", tool_calls=(t.ToolCallDelta(0, "c", "function", "f", "", SIGNATURE),),
+                    extra={"audio": {"id": "a1"}, "function_call": None})
+    chunk = t.ChatChunk("c1", 1, "m", (t.ChunkChoice(0, delta, extra={"content_filter_results": {}}),
+                                       t.ChunkChoice(1, t.Delta(content="y"))))
+    first, second = convert.chat_chunk(chunk, "openai").chunk.choices
+    assert convert.from_struct(first.delta.extra) == {"audio": {"id": "a1"}, "function_call": None}
+    assert convert.from_struct(first.delta.tool_calls[0].extra) == SIGNATURE
+    assert convert.from_struct(first.extra) == {"content_filter_results": {}}
+    assert not (second.HasField("extra") or second.delta.HasField("extra"))
 
 
 def test_convert_chunk_keeps_delta_presence_and_tool_indices():

@@ -1,5 +1,5 @@
 """The gRPC server against the loopback fake OpenAI upstream: success paths, metadata, and every error class,
-end to end over real gRPC and real HTTP (no mocks)."""
+end to end over real gRPC and real HTTP (no mocks), and the edge-to-upstream pass-through of unmodelled keys."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ import time
 import grpc
 import orjson
 import pytest
+from google.protobuf import json_format, struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from edge.openai_request import chat_request_from_json
+from gateway_grpc import convert
+from gateway_grpc.providers import PROVIDERS
+from gateway_grpc.types import Target
 from gateway_grpc.v1 import chat_pb2, embeddings_pb2, models_pb2, options_pb2
 
 
@@ -22,6 +27,12 @@ def options(upstream, **extra) -> options_pb2.RequestOptions:
 
 
 AUTH = (("authorization", "Bearer sk-test"),)
+
+
+def struct(value: dict) -> struct_pb2.Struct:
+    result = struct_pb2.Struct()
+    result.update(value)
+    return result
 
 
 def chat(upstream, model="gpt-4o-mini", text="hello there", **fields) -> chat_pb2.CreateChatCompletionRequest:
@@ -85,6 +96,49 @@ async def test_grpc_stream_tool_calls_keep_their_indices(gateway, upstream):
         args[d.index] = args.get(d.index, "") + d.function.arguments
     assert names == {0: "a", 1: "b"}
     assert all(orjson.loads(a) == {"echo": "hello there"} for a in args.values())
+
+
+async def test_grpc_unmodelled_choice_and_delta_keys_travel_through(gateway, upstream):
+    filters = {"content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}
+    request = chat(upstream, model="m+choice-extra", stream_options=chat_pb2.StreamOptions(
+        include_usage=True, extra=struct({"include_obfuscation": True})))
+    response = await gateway.CreateChatCompletion(request, metadata=AUTH)
+    assert json_format.MessageToDict(response.choices[0].extra) == filters
+    events = [e async for e in gateway.StreamChatCompletion(
+        chat_pb2.StreamChatCompletionRequest(request=request), metadata=AUTH)]
+    choices = [c for e in events for c in e.chunk.choices]
+    assert choices and all(json_format.MessageToDict(c.extra) == filters for c in choices)
+    assert all(json_format.MessageToDict(c.delta.extra) == {"reasoning_details": []} for c in choices)
+    assert upstream.requests[-1].json["stream_options"] == {"include_usage": True, "include_obfuscation": True}
+    assert upstream.requests[-1].oracle_errors == []
+
+
+EPHEMERAL = {"cache_control": {"type": "ephemeral"}}
+# OpenAI-family bodies with keys the gateway does not model, at every level (request side of "nothing lost")
+PASS_THROUGH = [
+    {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi", **EPHEMERAL},
+                                               {"type": "image_url", "image_url": {"url": "https://x"}, **EPHEMERAL},
+                                               {"type": "image_url", "image_url": {"url": "https://x", "uuid": "u"}},
+                                               {"type": "video_url", "video_url": {"url": "https://x/v.mp4"}}]}]},
+    {"messages": [{"role": "assistant", "content": None, "tool_calls": [
+        {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"},
+         "extra_content": {"google": {"thought_signature": "c2ln"}}},
+        {"id": "b", "type": "custom", "custom": {"name": "grep", "input": "x"}},
+        {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}", "parsed": {"a": 1}}}]}]},
+    {"response_format": {"type": "grammar", "grammar": "root ::= x"}},
+    {"response_format": {"type": "json_object", "schema": {"type": "object"}}},
+    {"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {}, "x-order": 1}}},
+    {"stream_options": {"include_usage": True, "include_obfuscation": False}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", PASS_THROUGH, ids=range(len(PASS_THROUGH)))
+def test_grpc_edge_json_reaches_the_upstream_body_unchanged(body):
+    """Edge translator -> proto -> neutral -> OpenAI body, pure: every unmodelled key comes out where it went in."""
+    sent = {"model": "m", "messages": [{"role": "user", "content": "hi"}], **body}
+    request = convert.chat_request(chat_request_from_json(sent))
+    encoded = orjson.loads(PROVIDERS["openai"].encode_chat(request, Target("openai"), stream=True).body)
+    assert encoded == {**sent, "stream": True}
 
 
 async def test_grpc_embeddings_return_the_upstream_vectors(gateway, upstream):

@@ -8,7 +8,7 @@ import pytest
 
 from gateway_grpc import errors as e
 from gateway_grpc import types as t
-from gateway_grpc.providers import PROVIDERS
+from gateway_grpc.providers import PROVIDERS, openai_wire
 from gateway_grpc.providers.base import SseEvent
 from tests import oracles
 
@@ -43,6 +43,15 @@ REQUESTS = {
         "logit_bias": {"50256": -100}, "user": "u", "parallel_tool_calls": True, "reasoning_effort": "low",
         "service_tier": "auto", "store": False, "metadata": {"team": "a"}}),
     "unknown_params": t.ChatRequest("gpt-4o-mini", (USER,), extra={"prompt_cache_key": "k", "verbosity": "low"}),
+    "nested_extras": t.ChatRequest(
+        "gpt-5",
+        (USER,
+         t.Message("assistant", None, tool_calls=(
+             t.ToolCall("call_1", "lookup", "{}"),
+             t.ToolCall("call_2", "", "", "custom", {"custom": {"name": "grep", "input": "TODO"}}))),
+         t.Message("tool", "42", tool_call_id="call_1"), t.Message("tool", "3 hits", tool_call_id="call_2")),
+        include_usage=True, stream_extra={"include_obfuscation": False},
+    ),
 }
 
 
@@ -82,6 +91,28 @@ def test_openai_encode_chat_stream_options_only_when_streaming():
     streamed = OPENAI.encode_chat(request, TARGET, stream=True)
     assert orjson.loads(streamed.body)["stream_options"] == {"include_usage": True}
     assert streamed.headers["accept"] == "text/event-stream"
+
+
+def test_openai_encode_chat_merges_nested_extras_into_their_objects():
+    """Extras the SDK types do not know (other hosts' keys): checked by value, as the strict oracle would refuse."""
+    signature = {"extra_content": {"google": {"thought_signature": "c2ln"}}}
+    cache = {"cache_control": {"type": "ephemeral"}}
+    request = t.ChatRequest(
+        "m",
+        (t.Message("user", (t.TextPart("hi", cache), t.ImagePart(url="https://x/a.png", extra=cache))),
+         t.Message("assistant", None, tool_calls=(t.ToolCall("call_1", "f", "{}", extra=signature),))),
+        response_format=t.ResponseFormat("grammar", extra={"grammar": "root ::= x"}),
+    )
+    body = orjson.loads(OPENAI.encode_chat(request, TARGET, stream=False).body)
+    assert body["messages"][0]["content"] == [{"type": "text", "text": "hi", **cache},
+                                              {"type": "image_url", "image_url": {"url": "https://x/a.png"}, **cache}]
+    assert body["messages"][1]["tool_calls"] == [
+        {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}, **signature}]
+    assert body["response_format"] == {"type": "grammar", "grammar": "root ::= x"}
+    streamed = orjson.loads(OPENAI.encode_chat(REQUESTS["nested_extras"], TARGET, stream=True).body)
+    assert streamed["stream_options"] == {"include_usage": True, "include_obfuscation": False}
+    assert streamed["messages"][1]["tool_calls"][1] == {"id": "call_2", "type": "custom",
+                                                        "custom": {"name": "grep", "input": "TODO"}}
 
 
 def test_openai_compatible_entries_use_their_base_url_or_the_custom_host():
@@ -133,6 +164,27 @@ def test_openai_decode_chat_reads_a_real_shaped_completion():
                                  rejected_prediction_tokens=0)
 
 
+def test_openai_decode_chat_keeps_choice_tool_call_and_part_extras():
+    signature = {"extra_content": {"google": {"thought_signature": "c2ln"}}}
+    filters = {"content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}
+    raw = {**COMPLETION, "choices": [{
+        "index": 0, "finish_reason": "tool_calls", "logprobs": None, **filters,
+        "message": {"role": "assistant", "content": None, "refusal": None, "function_call": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}, **signature},
+            {"id": "call_2", "type": "custom", "custom": {"name": "grep", "input": "x"}}]}}]}
+    oracles.check_chat_completion(raw)
+    choice = OPENAI.decode_chat(orjson.dumps(raw)).choices[0]
+    assert dict(choice.extra) == filters
+    assert choice.message.tool_calls == (t.ToolCall("call_1", "f", "{}", extra=signature),
+                                         t.ToolCall("call_2", "", "", "custom", {"custom": {"name": "grep",
+                                                                                           "input": "x"}}))
+    assert dict(choice.message.extra) == {"function_call": None}  # the legacy key is kept, not dropped
+    parts = {"role": "assistant", "content": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}},
+                                              {"type": "thinking", "thinking": "t"}]}
+    assert openai_wire.decode_message(parts).content == (
+        t.TextPart("a", {"cache_control": {"type": "ephemeral"}}), t.OtherPart({"type": "thinking", "thinking": "t"}))
+
+
 @pytest.mark.parametrize("body", [b"not json", b"[]", b'{"choices": "x"}', b"{}"])
 def test_openai_decode_chat_refuses_malformed_bodies(body):
     with pytest.raises(e.ProviderBadResponse):
@@ -148,6 +200,11 @@ CHUNKS = [
                   "finish_reason": None}]},
     {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [],
      "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}},
+    {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+     "choices": [{"index": 0, "finish_reason": None, "content_filter_results": {"hate": {"filtered": False}},
+                  "delta": {"audio": {"id": "audio_1", "transcript": "hi"}, "function_call": {"arguments": "{"},
+                            "tool_calls": [{"index": 0, "function": {"arguments": "}"},
+                                            "extra_content": {"google": {"thought_signature": "c2ln"}}}]}}]},
 ]
 
 
@@ -163,6 +220,13 @@ def test_openai_stream_decoder_turns_events_into_chunks_and_stops_at_done():
     assert dict(chunks[0].extra) == {"obfuscation": "x1"}
     assert chunks[1].choices[0].delta.tool_calls == (t.ToolCallDelta(1, "call_b", "function", "g", ""),)
     assert chunks[2].choices == () and chunks[2].usage == t.Usage(1, 2, 3)
+    choice = chunks[3].choices[0]
+    assert dict(choice.extra) == {"content_filter_results": {"hate": {"filtered": False}}}
+    assert dict(choice.delta.extra) == {"audio": {"id": "audio_1", "transcript": "hi"},
+                                        "function_call": {"arguments": "{"}}
+    assert choice.delta.tool_calls == (t.ToolCallDelta(0, arguments="}", extra={
+        "extra_content": {"google": {"thought_signature": "c2ln"}}}),)
+    assert all(c.extra is t.EMPTY and c.delta.extra is t.EMPTY for c in chunks[0].choices + chunks[1].choices)
 
 
 def test_openai_stream_decoder_raises_on_an_in_band_error_event():
