@@ -218,15 +218,29 @@ def _routing_config(config: options_pb2.RoutingConfig) -> dict[str, Any]:
     return _portkey_json(json_format.MessageToDict(config, preserving_proto_field_name=True))
 
 
-def _portkey_json(value: Any) -> Any:
-    """Undo the proto form's changes: doubles to ints, `default_target` to `default`, provider_options inlined."""
+# RoutingConfig fields that hold the caller's own JSON (Structs): renames never apply inside them.
+_OPAQUE_CONFIG_FIELDS = frozenset({"override_params", "query", "before_request_hooks", "after_request_hooks",
+                                   "input_guardrails", "output_guardrails"})
+
+
+def _numbers(value: Any) -> Any:
     if isinstance(value, float):
         return _number(value)
     if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    return value
+
+
+def _portkey_json(value: Any) -> Any:
+    """Undo the proto form's changes: doubles to ints, `default_target` to `default`, provider_options inlined."""
+    if isinstance(value, list):
         return [_portkey_json(v) for v in value]
     if not isinstance(value, dict):
-        return value
-    out = {("default" if k == "default_target" else k): _portkey_json(v)
+        return _numbers(value)
+    out = {("default" if k == "default_target" else k): (_numbers(v) if k in _OPAQUE_CONFIG_FIELDS
+                                                         else _portkey_json(v))
            for k, v in value.items() if k != "provider_options"}
     out.update(value.get("provider_options", {}))
     return out

@@ -228,3 +228,10 @@ def test_convert_typed_routing_config_becomes_portkey_json():
     assert raw["targets"][0] == {"name": "a", "provider": "openai", "weight": 2}
     assert raw["targets"][1]["api_version"] == "v1"
     assert raw["retry"] == {"attempts": 3}
+
+
+def test_convert_typed_routing_config_leaves_the_callers_own_json_alone():
+    config = options_pb2.RoutingConfig(provider="openai", override_params=_struct(
+        {"default_target": "mine", "provider_options": {"k": 1}, "max_tokens": 5}))
+    raw = convert.call_options(options_pb2.RequestOptions(routing_config=config), {}).routing_config
+    assert raw["override_params"] == {"default_target": "mine", "provider_options": {"k": 1}, "max_tokens": 5}
