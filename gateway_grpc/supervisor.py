@@ -97,7 +97,10 @@ class Child:
                 return
             text = line.decode(errors="replace").rstrip("\n")
             self.tail.append(text)
-            print(f"[{self.name}] {text}", file=sys.stderr, flush=True)
+            try:
+                print(f"[{self.name}] {text}", file=sys.stderr, flush=True)
+            except OSError:  # whoever read our output is gone: keep draining the child's pipe, stop echoing
+                pass
 
     def describe_exit(self) -> str:
         code = self.returncode
@@ -246,11 +249,15 @@ async def _until_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
     return True
 
 
+# SIGHUP too: a closed terminal must not kill the supervisor alone and orphan its children (own sessions).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 async def supervise(stack: Stack, on_ready: Callable[[], None]) -> int:
     """Starts `stack`, calls `on_ready`, and runs until SIGINT/SIGTERM (exit 0) or a child dies (exit 1)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         if not await _until_stopped(stack.start(), stop):
@@ -266,7 +273,7 @@ async def supervise(stack: Stack, on_ready: Callable[[], None]) -> int:
         return 1
     finally:
         await stack.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _STOP_SIGNALS:
             loop.remove_signal_handler(sig)
 
 

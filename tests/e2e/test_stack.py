@@ -99,7 +99,7 @@ def test_stack_bad_config_exits_2_naming_the_bad_path(tmp_path):
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_stack_signal_stops_every_process_with_exit_0(launch_stack, sig):
     stack = launch_stack()
     assert stack.stop(sig) == 0, stack.output()
