@@ -97,10 +97,9 @@ class Child:
                 return
             text = line.decode(errors="replace").rstrip("\n")
             self.tail.append(text)
-            try:
+            # If whoever read our output is gone, keep draining the child's pipe; just stop echoing.
+            with contextlib.suppress(OSError):
                 print(f"[{self.name}] {text}", file=sys.stderr, flush=True)
-            except OSError:  # whoever read our output is gone: keep draining the child's pipe, stop echoing
-                pass
 
     def describe_exit(self) -> str:
         code = self.returncode
