@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -96,6 +97,13 @@ def _response_headers(ctx: CallContext | None) -> tuple[tuple[str, str], ...]:
     return tuple(headers.items())
 
 
+def _early_headers(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
+    """The trace id of a call that failed before its context was built: the caller's, if usable, else a new one."""
+    given = next((v for k, v in context.invocation_metadata() or () if k == "x-portkey-trace-id"), "")
+    usable = isinstance(given, str) and 0 < len(given) <= 256
+    return (("x-portkey-trace-id", given if usable else uuid.uuid4().hex),)
+
+
 class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
     def __init__(self, pipeline: Handler, contexts: RequestContextBuilder) -> None:
         self._pipeline = pipeline
@@ -117,7 +125,8 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
                      ctx.trace_id if ctx else "-")
         code = grpc_code(error)
         status = status_proto(error, code)
-        trailing = (("grpc-status-details-bin", status.SerializeToString()), *_response_headers(ctx))
+        headers = _response_headers(ctx) if ctx is not None else _early_headers(context)
+        trailing = (("grpc-status-details-bin", status.SerializeToString()), *headers)
         await context.abort_with_status(_AbortStatus(code, error.message, trailing))
 
     async def _unary(self, request: Any, context: grpc.aio.ServicerContext,

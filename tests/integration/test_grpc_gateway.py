@@ -286,3 +286,13 @@ async def test_grpc_provider_key_never_reaches_logs(gateway, upstream, caplog):
             await gateway.CreateChatCompletion(request, metadata=meta)
     assert caplog.records, "the calls above log at least at DEBUG (httpx, gateway)"
     assert all(secret not in record.getMessage() and secret not in str(record.args) for record in caplog.records)
+
+
+@pytest.mark.parametrize(("given", "echoed"), [("t-early", "t-early"), (None, None)])
+async def test_grpc_error_before_the_context_still_carries_a_trace_id(gateway, upstream, given, echoed):
+    meta = (*AUTH, ("x-portkey-provider", "nope")) + ((("x-portkey-trace-id", given),) if given else ())
+    request = chat_pb2.CreateChatCompletionRequest(model="m", messages=[chat_pb2.Message(role=3, text="x")])
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gateway.CreateChatCompletion(request, metadata=meta)
+    trace = dict(caught.value.trailing_metadata())["x-portkey-trace-id"]
+    assert trace == echoed if echoed else len(trace) == 32
