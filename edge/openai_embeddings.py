@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from edge.shapes import check_depth, expected, fill, read_array, read_choice, read_int, read_string, setter
+from edge.shapes import build_request, expected, read_array, read_choice, read_int, read_string, setter
 from gateway_grpc.v1 import embeddings_pb2
 
 ENCODING_FORMATS = {"float": "float", "base64": "base64"}
@@ -56,12 +56,7 @@ EMBEDDING_FIELDS: dict[str, Callable[[embeddings_pb2.CreateEmbeddingsRequest, An
 
 def embeddings_request_from_json(body: dict[str, Any]) -> embeddings_pb2.CreateEmbeddingsRequest:
     """An OpenAI embeddings body -> CreateEmbeddingsRequest; unknown keys go to `extra`."""
-    check_depth(body)
-    request = embeddings_pb2.CreateEmbeddingsRequest()
-    extra = fill(request, body, EMBEDDING_FIELDS, "")
-    if extra:
-        request.extra.update(extra)
-    return request
+    return build_request(embeddings_pb2.CreateEmbeddingsRequest(), body, EMBEDDING_FIELDS)
 
 
 def embedding_encoding(body: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.shapes import (
-    check_depth,
+    build_request,
     expected,
     fill,
     read_array,
@@ -183,15 +183,20 @@ FUNCTION_KEYS = frozenset({"name", "description", "parameters", "strict"})
 JSON_SCHEMA_KEYS = frozenset({"name", "description", "schema", "strict"})
 
 
-def _function_definition(obj: dict[str, Any], path: str) -> chat_pb2.FunctionDefinition:
-    function = chat_pb2.FunctionDefinition(name=read_string(obj.get("name", ""), f"{path}.name"))
+def _named_schema(target: Any, obj: dict[str, Any], path: str, schema_key: str) -> Any:
+    """Fills a FunctionDefinition or JsonSchemaFormat: name, description, its JSON Schema, strict."""
+    target.name = read_string(obj.get("name", ""), f"{path}.name")
     if obj.get("description") is not None:
-        function.description = read_string(obj["description"], f"{path}.description")
-    if obj.get("parameters") is not None:
-        function.parameters.update(read_object(obj["parameters"], f"{path}.parameters"))
+        target.description = read_string(obj["description"], f"{path}.description")
+    if obj.get(schema_key) is not None:
+        getattr(target, schema_key).update(read_object(obj[schema_key], f"{path}.{schema_key}"))
     if obj.get("strict") is not None:
-        function.strict = read_bool(obj["strict"], f"{path}.strict")
-    return function
+        target.strict = read_bool(obj["strict"], f"{path}.strict")
+    return target
+
+
+def _function_definition(obj: dict[str, Any], path: str) -> chat_pb2.FunctionDefinition:
+    return _named_schema(chat_pb2.FunctionDefinition(), obj, path, "parameters")
 
 
 def tool_from_json(value: Any, path: str) -> chat_pb2.Tool:
@@ -235,14 +240,7 @@ def _set_tool_choice(request: chat_pb2.CreateChatCompletionRequest, value: Any, 
 
 
 def _json_schema(obj: dict[str, Any], path: str) -> chat_pb2.JsonSchemaFormat:
-    schema = chat_pb2.JsonSchemaFormat(name=read_string(obj.get("name", ""), f"{path}.name"))
-    if obj.get("description") is not None:
-        schema.description = read_string(obj["description"], f"{path}.description")
-    if obj.get("schema") is not None:
-        schema.schema.update(read_object(obj["schema"], f"{path}.schema"))
-    if obj.get("strict") is not None:
-        schema.strict = read_bool(obj["strict"], f"{path}.strict")
-    return schema
+    return _named_schema(chat_pb2.JsonSchemaFormat(), obj, path, "schema")
 
 
 def response_format_from_json(value: Any, path: str) -> chat_pb2.ResponseFormat:
@@ -344,9 +342,4 @@ def wants_stream(body: dict[str, Any]) -> bool:
 
 def chat_request_from_json(body: dict[str, Any]) -> chat_pb2.CreateChatCompletionRequest:
     """An OpenAI chat completion body -> CreateChatCompletionRequest; unknown keys go to `extra`."""
-    check_depth(body)
-    request = chat_pb2.CreateChatCompletionRequest()
-    extra = fill(request, body, CHAT_FIELDS, "")
-    if extra:
-        request.extra.update(extra)
-    return request
+    return build_request(chat_pb2.CreateChatCompletionRequest(), body, CHAT_FIELDS)

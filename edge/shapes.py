@@ -137,6 +137,15 @@ def _too_deep(value: Any, budget: int) -> list[str | int] | None:
     return None
 
 
+def build_request(request: Any, body: dict[str, Any], fields: dict[str, Callable[..., None]]) -> Any:
+    """Fills a request message from a top-level JSON body; keys `fields` does not model go to its `extra`."""
+    check_depth(body)
+    extra = fill(request, body, fields, "")
+    if extra:
+        request.extra.update(extra)
+    return request
+
+
 def check_depth(body: dict[str, Any]) -> None:
     """Raises RequestShapeError at the first value nested deeper than MAX_JSON_DEPTH levels (the body is level 1)."""
     keys = _too_deep(body, MAX_JSON_DEPTH - 1)
