@@ -63,21 +63,19 @@ def _text_or_none(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-@dataclass(frozen=True, slots=True)
 class OpenAIStreamDecoder:
     """OpenAI's SSE stream is already chunk-shaped: each `data:` line is one chunk; `[DONE]` ends it."""
 
-    provider: str
-    state: dict[str, bool]
+    __slots__ = ("done", "provider")
 
-    @property
-    def done(self) -> bool:
-        return self.state["done"]
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.done = False
 
     def decode(self, event: SseEvent) -> list[ChatChunk]:
         data = event.data
         if data == "[DONE]":
-            self.state["done"] = True
+            self.done = True
             return []
         if not data:
             return []
@@ -167,7 +165,7 @@ class OpenAI:
                                       provider=self.name) from exc
 
     def chat_stream_decoder(self) -> OpenAIStreamDecoder:
-        return OpenAIStreamDecoder(self.name, {"done": False})
+        return OpenAIStreamDecoder(self.name)
 
     def decode_embeddings(self, body: bytes) -> EmbeddingsResponse:
         raw = _loads(body, self.name)
