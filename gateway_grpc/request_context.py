@@ -47,6 +47,11 @@ class CallOptions:
     headers: Mapping[str, str] = field(default_factory=dict)  # the call's metadata, lower-case keys
 
 
+def usable_trace_id(value: str) -> str:
+    """The caller's trace id when it is usable, else a new one; for errors raised before a context exists."""
+    return value if 0 < len(value) <= _MAX_TRACE_ID else uuid.uuid4().hex
+
+
 def _bearer(value: str) -> str:
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else value.strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 from gateway_grpc import convert
 from gateway_grpc import errors as e
 from gateway_grpc.pipeline import Handler
-from gateway_grpc.request_context import RequestContextBuilder
+from gateway_grpc.request_context import RequestContextBuilder, usable_trace_id
 from gateway_grpc.types import CallContext
 from gateway_grpc.v1 import chat_pb2, embeddings_pb2, gateway_service_pb2_grpc, models_pb2
 
@@ -100,8 +99,7 @@ def _response_headers(ctx: CallContext | None) -> tuple[tuple[str, str], ...]:
 def _early_headers(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
     """The trace id of a call that failed before its context was built: the caller's, if usable, else a new one."""
     given = next((v for k, v in context.invocation_metadata() or () if k == "x-portkey-trace-id"), "")
-    usable = isinstance(given, str) and 0 < len(given) <= 256
-    return (("x-portkey-trace-id", given if usable else uuid.uuid4().hex),)
+    return (("x-portkey-trace-id", usable_trace_id(given if isinstance(given, str) else "")),)
 
 
 class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
