@@ -83,6 +83,9 @@ class ProviderTransport:
     def __init__(self, limits: TransportLimits | None = None) -> None:
         self._limits = limits or TransportLimits()
         self._pools: dict[str, httpx.AsyncHTTPTransport] = {}
+        # Reads and writes are bounded by the call's deadline (asyncio.timeout_at), not per operation.
+        timeouts = {"connect": self._limits.connect_timeout_s, "read": None, "write": None, "pool": None}
+        self._extensions = {"timeout": timeouts}
 
     def _pool(self, provider: str) -> httpx.AsyncHTTPTransport:
         pool = self._pools.get(provider)
@@ -101,13 +104,8 @@ class ProviderTransport:
 
     def _open(self, call: HttpCall, provider: str) -> Awaitable[httpx.Response]:
         request = httpx.Request(call.method, call.url, headers=call.headers, content=call.body,
-                                extensions={"timeout": self._timeouts})
+                                extensions=self._extensions)
         return self._pool(provider).handle_async_request(request)
-
-    @property
-    def _timeouts(self) -> dict[str, float | None]:
-        # Reads and writes are bounded by the call's deadline (asyncio.timeout_at), not per operation.
-        return {"connect": self._limits.connect_timeout_s, "read": None, "write": None, "pool": None}
 
     async def send(self, call: HttpCall, provider: str, deadline: float | None) -> UpstreamResponse:
         """Send one request and read the whole answer before `deadline` (event-loop time)."""
