@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from edge.headers import InvalidHeader, portkey_headers
 from edge.shapes import RequestShapeError
-from gateway_grpc.v1 import chat_pb2
+from gateway_grpc.v1 import chat_pb2, routing_pb2
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ REASONS: dict[str, Rule] = {
     "REQUEST_TIMEOUT": Rule(408, "timeout_error"),
     "UPSTREAM_UNAVAILABLE": Rule(503, "api_connection_error"),
     "UPSTREAM_INVALID_RESPONSE": Rule(502, "server_error"),
+    "CIRCUIT_OPEN": Rule(503, "server_error"),
     "NOT_IMPLEMENTED": Rule(501, "invalid_request_error", gateway_exception=True),
     "INTERNAL": Rule(500, "server_error", gateway_exception=True),
 }
@@ -96,6 +97,7 @@ class ErrorReply:
     provider: str | None = None
     gateway_exception: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    attempts: tuple[dict[str, Any], ...] = ()  # the router's upstream attempts, when it tried any
 
 
 class EdgeError(Exception):
@@ -120,18 +122,35 @@ def _rich_status(err: grpc.aio.AioRpcError) -> status_pb2.Status | None:
         return None
 
 
-def _details(status: status_pb2.Status | None) -> tuple[error_details_pb2.ErrorInfo | None, list[str]]:
-    """The ErrorInfo (if any) and the BadRequest violation fields of a google.rpc.Status."""
-    info, fields = None, []
+@dataclass(slots=True)
+class _Details:
+    info: error_details_pb2.ErrorInfo | None = None
+    fields: list[str] = field(default_factory=list)
+    attempts: tuple[dict[str, Any], ...] = ()
+
+
+def _attempt_json(attempt: routing_pb2.RoutingAttempt) -> dict[str, Any]:
+    return {"target_path": attempt.target_path, "provider": attempt.provider, "status": attempt.status,
+            "reason": attempt.reason or None, "error": attempt.message or None, "retry": attempt.retry,
+            "duration_ms": attempt.duration_ms}
+
+
+def _details(status: status_pb2.Status | None) -> _Details:
+    """The ErrorInfo (if any), the BadRequest violation fields and the routing attempts of a google.rpc.Status."""
+    found = _Details()
     for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR) and info is None:
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR) and found.info is None:
+            found.info = error_details_pb2.ErrorInfo()
+            detail.Unpack(found.info)
         elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad_request = error_details_pb2.BadRequest()
             detail.Unpack(bad_request)
-            fields.extend(violation.field for violation in bad_request.field_violations)
-    return info, fields
+            found.fields.extend(violation.field for violation in bad_request.field_violations)
+        elif detail.Is(routing_pb2.RoutingSummary.DESCRIPTOR):
+            summary = routing_pb2.RoutingSummary()
+            detail.Unpack(summary)
+            found.attempts = tuple(_attempt_json(attempt) for attempt in summary.attempts)
+    return found
 
 
 def _upstream_status(value: str) -> int | None:
@@ -140,7 +159,8 @@ def _upstream_status(value: str) -> int | None:
 
 def reply_from_rpc_error(err: grpc.aio.AioRpcError) -> ErrorReply:
     """A failed gRPC call -> its HTTP answer: ErrorInfo reason first, then the gRPC code alone."""
-    info, fields = _details(_rich_status(err))
+    details = _details(_rich_status(err))
+    info, fields = details.info, details.fields
     headers = portkey_headers(err.initial_metadata(), err.trailing_metadata())
     meta: dict[str, str] = dict(info.metadata) if info else {}
     rule = REASONS.get(info.reason) if info else None
@@ -157,6 +177,7 @@ def reply_from_rpc_error(err: grpc.aio.AioRpcError) -> ErrorReply:
         provider=meta.get("provider") or headers.get("x-portkey-provider") or None,
         gateway_exception=rule.gateway_exception,
         headers=headers,
+        attempts=details.attempts,
     )
 
 
@@ -195,12 +216,15 @@ def reply_for(exc: Exception) -> ErrorReply:
 
 
 def error_body(reply: ErrorReply) -> dict[str, Any]:
-    """The envelope `{"error": {message, type, param, code}}`, plus top-level `provider` when known."""
+    """The envelope `{"error": {message, type, param, code}}`, plus top-level `provider` when known and `attempts`
+    (every upstream attempt: target path, status, error) when the router tried any."""
     body: dict[str, Any] = {
         "error": {"message": reply.message, "type": reply.type, "param": reply.param, "code": reply.code}
     }
     if reply.provider:
         body["provider"] = reply.provider
+    if reply.attempts:
+        body["attempts"] = list(reply.attempts)
     return body
 
 

@@ -14,7 +14,9 @@ import tempfile
 
 from gateway_grpc import envoy_config
 from gateway_grpc.config import GatewaySettings, load_settings
-from gateway_grpc.errors import InvalidConfig
+from gateway_grpc.errors import InvalidRequest
+from gateway_grpc.pipeline import build_pipeline
+from gateway_grpc.providers.transport import ProviderTransport
 from gateway_grpc.supervisor import Child, Stack, Stage, free_ports, grpc_serving, http_answers, port_in_use, supervise
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")  # valid for Python logging and Envoy's -l alike
@@ -68,10 +70,13 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _settings(path: str | None) -> GatewaySettings:
+    """The settings, with every named and default routing config compiled once here so a bad one stops `up`."""
     try:
-        return load_settings(path)
-    except InvalidConfig as exc:
+        settings = load_settings(path)
+        build_pipeline(settings, ProviderTransport())
+    except InvalidRequest as exc:
         raise UsageError(exc.message) from exc
+    return settings
 
 
 def _layout(args: argparse.Namespace) -> envoy_config.Layout:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import pathlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
@@ -20,10 +20,13 @@ from gateway_grpc.host_guard import DEFAULT_ALLOWED
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+StatusCode = Annotated[int, Field(ge=100, le=599)]
+
+
 class RetryConfig(BaseModel):
     model_config = _STRICT
-    attempts: int = Field(ge=0)
-    on_status_codes: list[int] | None = None
+    attempts: int = Field(ge=0, description="retries after the first try; values over 5 are clamped to 5")
+    on_status_codes: list[StatusCode] | None = None
     use_retry_after_header: bool = False
 
 
@@ -39,12 +42,31 @@ class ConditionConfig(BaseModel):
     then: str
 
 
+class StickyConfig(BaseModel):
+    model_config = _STRICT
+    enabled: bool = True
+    hash_fields: list[str] = Field(min_length=1, description="dotted paths: metadata.*, params.*")
+
+
+class CircuitBreakerConfig(BaseModel):
+    """Portkey's `cb_config` names; a policy with neither threshold never opens."""
+
+    model_config = _STRICT
+    failure_threshold: int | None = Field(default=None, ge=1)
+    failure_threshold_percentage: float | None = Field(default=None, gt=0, le=100)
+    minimum_requests: int = Field(default=10, ge=1)
+    cooldown_interval: int = Field(default=30_000, ge=1, description="milliseconds")
+    failure_status_codes: list[StatusCode] | None = None
+
+
 class StrategyConfig(BaseModel):
     model_config = _STRICT
     mode: Literal["single", "fallback", "loadbalance", "conditional"]
-    on_status_codes: list[int] | None = None
+    on_status_codes: list[StatusCode] | None = None
     conditions: list[ConditionConfig] | None = None
     default: str | None = None
+    sticky: StickyConfig | None = None
+    cb_config: CircuitBreakerConfig | None = None
 
 
 class TargetConfig(BaseModel):
@@ -115,12 +137,25 @@ class SecuritySettings(BaseModel):
     custom_host_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED))
 
 
+class RoutingSettings(BaseModel):
+    """Server-wide routing defaults: retry backoff (exponential, full jitter), compiled-config cache, breakers."""
+
+    model_config = _STRICT
+    retry_backoff_base_ms: float = Field(default=1000, gt=0)
+    retry_backoff_cap_ms: float = Field(default=16_000, gt=0)
+    retry_after_budget_ms: float = Field(default=60_000, gt=0, description="total retry-after waits per target")
+    compiled_config_cache_size: int = Field(default=256, ge=1)
+    circuit_breaker: CircuitBreakerConfig | None = Field(default=None, description="applies where no cb_config")
+    circuit_breaker_max_targets: int = Field(default=4096, ge=1)
+
+
 class GatewaySettings(BaseModel):
     """The gateway's config file (`gateway up --config FILE`)."""
 
     model_config = _STRICT
     server: ServerSettings = Field(default_factory=ServerSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     default_config: TargetConfig | None = None
     configs: dict[str, TargetConfig] = Field(default_factory=dict)

@@ -13,7 +13,7 @@ from google.protobuf import json_format, struct_pb2
 from gateway_grpc import types as t
 from gateway_grpc.errors import FieldViolation, InvalidRequest
 from gateway_grpc.request_context import CallOptions
-from gateway_grpc.v1 import chat_pb2, embeddings_pb2, models_pb2, options_pb2
+from gateway_grpc.v1 import chat_pb2, embeddings_pb2, models_pb2, options_pb2, routing_pb2
 
 _ROLES = (None, *t.ROLES)  # indexed by the Role enum number
 _ROLE_NUMBERS = {name: number for number, name in enumerate(_ROLES) if name}
@@ -379,4 +379,13 @@ def embeddings_response(resp: t.EmbeddingsResponse, provider: str) -> embeddings
 def models_response(models: list[t.ModelInfo], provider: str) -> models_pb2.ListModelsResponse:
     return models_pb2.ListModelsResponse(
         models=[models_pb2.Model(id=m.id, created=m.created, owned_by=m.owned_by, provider=provider) for m in models]
+    )
+
+
+def routing_summary(log: t.RouteLog) -> routing_pb2.RoutingSummary:
+    return routing_pb2.RoutingSummary(
+        last_used_option_index=log.path, retry_attempt_count=log.retries, provider=log.provider,
+        attempts=[routing_pb2.RoutingAttempt(target_path=a.path, provider=a.provider, status=a.status,
+                                             reason=a.reason, message=a.message, retry=a.retry,
+                                             duration_ms=round(a.duration_ms, 3)) for a in log.attempts],
     )

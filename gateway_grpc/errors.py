@@ -10,7 +10,8 @@ GatewayError                      a gateway-side failure (Portkey: x-portkey-gat
     ├── ProviderTimeout           no answer (or no next chunk) within the request timeout
     ├── ProviderUnavailable       connection refused, reset or dropped
     ├── ProviderBadResponse       the upstream answered something that is not its documented format
-    └── ProviderRejected          any other upstream error status, passed through
+    ├── ProviderRejected          any other upstream error status, passed through
+    └── CircuitOpen               the target's circuit breaker is open: skipped without a call
 """
 
 from __future__ import annotations
@@ -63,10 +64,14 @@ class NotImplementedYet(GatewayError):
 
 
 class ProviderError(GatewayError):
-    """An upstream failure. `status` is the provider's HTTP status (0 when none was received)."""
+    """An upstream failure. `status` is the provider's HTTP status (0 when none was received).
+
+    `http_status` is the status the failure counts as for retry, fallback and circuit-breaker rules: the upstream's
+    error status, else the kind's own (408 timeout, 503 unreachable, 502 unreadable answer).
+    """
 
     reason = "UPSTREAM_ERROR"
-    retryable = False
+    kind_status = 502
 
     def __init__(
         self,
@@ -87,20 +92,24 @@ class ProviderError(GatewayError):
         self.code = code
         self.retry_after = retry_after
 
+    @property
+    def http_status(self) -> int:
+        return self.status if self.status >= 400 else self.kind_status
+
 
 class RateLimited(ProviderError):
     reason = "RATE_LIMITED"
-    retryable = True
+    kind_status = 429
 
 
 class ProviderTimeout(ProviderError):
     reason = "REQUEST_TIMEOUT"
-    retryable = True
+    kind_status = 408
 
 
 class ProviderUnavailable(ProviderError):
     reason = "UPSTREAM_UNAVAILABLE"
-    retryable = True
+    kind_status = 503
 
 
 class ProviderBadResponse(ProviderError):
@@ -108,8 +117,9 @@ class ProviderBadResponse(ProviderError):
 
 
 class ProviderRejected(ProviderError):
-    """Any other upstream error status; 5xx ones are worth a retry."""
+    """Any other upstream error status, passed through."""
 
-    @property
-    def retryable(self) -> bool:  # type: ignore[override]
-        return self.status >= 500
+
+class CircuitOpen(ProviderError):
+    reason = "CIRCUIT_OPEN"
+    kind_status = 503

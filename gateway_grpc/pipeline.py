@@ -1,18 +1,28 @@
 """The request pipeline: the Handler protocol, the pass-through Stage, and the stage order, written once.
 
-    guardrails -> cache -> router -> retry -> provider call
+    guardrails -> cache -> router -> (per target of the call's routing tree) retry -> provider call
 
 `build_pipeline` composes the stages once at start-up; per request only `complete`/`stream`/`embed`/`list_models`
-run. Guardrails, cache and retry are seams today (they pass calls through) and are filled by their issues.
+run. Guardrails and cache are seams today (they pass calls through) and are filled by their issues.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
+from gateway_grpc.config import GatewaySettings
+from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.providers.call import ProviderCall
 from gateway_grpc.providers.transport import ProviderTransport
+from gateway_grpc.retry import Backoff, RetryStage
+from gateway_grpc.routing.circuit import CircuitBreakers
+from gateway_grpc.routing.plan import Planner
+from gateway_grpc.routing.router import RouterStage, RouteTable
 from gateway_grpc.types import (
     CallContext,
     ChatChunk,
@@ -71,14 +81,26 @@ class CacheStage(Stage):
     """Seam: exact and semantic response cache (caching issue)."""
 
 
-class RouterStage(Stage):
-    """Seam: strategies over the config's target tree (routing issue). Today the context names one target."""
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    handler: Handler
+    routes: RouteTable
+    breakers: CircuitBreakers
 
 
-class RetryStage(Stage):
-    """Seam: retries with backoff and jitter within the deadline (routing issue)."""
-
-
-def build_pipeline(transport: ProviderTransport) -> Handler:
-    """The stages in their fixed order, composed once."""
-    return GuardrailStage(CacheStage(RouterStage(RetryStage(ProviderCall(transport)))))
+def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, rng: random.Random | None = None,
+                   clock: Callable[[], float] | None = None,
+                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Pipeline:
+    """The stages in their fixed order, composed once, and every configured routing tree compiled (InvalidConfig
+    names the bad path). `rng`, `clock` (monotonic seconds) and `sleep` are injectable for tests."""
+    rng = rng or random.Random()
+    clock = clock or time.monotonic
+    routing = settings.routing
+    backoff = Backoff(routing.retry_backoff_base_ms / 1000, routing.retry_backoff_cap_ms / 1000,
+                      routing.retry_after_budget_ms / 1000)
+    breakers = CircuitBreakers(clock, routing.circuit_breaker_max_targets)
+    planner = Planner(HostGuard(settings.security.custom_host_allowlist),
+                      RetryStage(ProviderCall(transport), backoff, rng, sleep), breakers, rng, clock,
+                      routing.circuit_breaker)
+    routes = RouteTable(settings, planner)
+    return Pipeline(GuardrailStage(CacheStage(RouterStage())), routes, breakers)

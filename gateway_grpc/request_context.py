@@ -1,5 +1,5 @@
 """Per-request gateway inputs -> CallContext: Portkey's `x-portkey-*` headers (as gRPC metadata) and the typed
-RequestOptions, merged (a typed field wins), validated, and resolved to the target to call.
+RequestOptions, merged (a typed field wins), validated, and resolved to the call's compiled routing tree.
 
 The one place that parses Portkey request headers (contract §2). Pure: no grpc, no I/O.
 """
@@ -13,17 +13,13 @@ from typing import Any
 
 import orjson
 
-from gateway_grpc.config import (
-    PROVIDER_OPTION_FIELDS,
-    GatewaySettings,
-    TargetConfig,
-    parse_request_config,
-    validate_request_config,
-)
-from gateway_grpc.errors import InvalidConfig, InvalidRequest, NotImplementedYet
+from gateway_grpc.config import GatewaySettings
+from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.providers import PROVIDERS
-from gateway_grpc.types import EMPTY, CallContext, Target
+from gateway_grpc.routing.nodes import Node
+from gateway_grpc.routing.router import RouteTable
+from gateway_grpc.types import EMPTY, CallContext, CallerInputs
 
 _MAX_TRACE_ID = 256
 _MAX_TIMEOUT_MS = 24 * 3600 * 1000
@@ -68,28 +64,45 @@ def _bool_header(headers: Mapping[str, str], name: str) -> bool | None:
 
 
 class RequestContextBuilder:
-    """Built once at start-up with the settings; `build` runs per request."""
+    """Built once at start-up with the settings and the compiled routes; `build` runs per request."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
-        self._settings = settings
+    def __init__(self, settings: GatewaySettings, routes: RouteTable) -> None:
+        self._routes = routes
         self._guard = HostGuard(settings.security.custom_host_allowlist)
 
-    def build(self, options: CallOptions, time_remaining: float | None, now: float) -> CallContext:
+    def build(self, options: CallOptions, time_remaining: float | None, now: float,
+              request_path: str = "") -> CallContext:
         """The call's context; `time_remaining` is the gRPC caller's deadline, `now` the event-loop time."""
         headers = options.headers
-        config = self._config(options, headers)
-        timeout_ms = options.request_timeout_ms or self._timeout_header(headers) or (config and config.request_timeout)
-        limits = [t for t in (timeout_ms and timeout_ms / 1000, time_remaining) if t is not None]
-        strict = options.strict_open_ai_compliance
-        if strict is None:
-            strict = _bool_header(headers, "x-portkey-strict-open-ai-compliance")
         return CallContext(
             trace_id=self._trace_id(options, headers),
-            deadline=now + min(limits) if limits else None,
+            deadline=None if time_remaining is None else now + time_remaining,
             metadata=options.metadata if options.metadata is not None else self._metadata_header(headers),
-            target=self._target(options, headers, config),
-            strict_open_ai_compliance=strict if strict is not None else True,
             cache_force_refresh=options.cache_force_refresh or "x-portkey-cache-force-refresh" in headers,
+            caller=self._caller(options, headers),
+            route=self._route(options, headers),
+            request_path=request_path,
+        )
+
+    def _caller(self, options: CallOptions, headers: Mapping[str, str]) -> CallerInputs:
+        provider = options.provider or headers.get("x-portkey-provider", "")
+        if provider and provider not in PROVIDERS:
+            known = ", ".join(sorted(PROVIDERS))
+            raise InvalidRequest.field("x-portkey-provider", f"unknown provider {provider!r}; known: {known}")
+        custom_host = options.custom_host or headers.get("x-portkey-custom-host", "")
+        names = options.forward_headers or _split_names(headers.get("x-portkey-forward-headers", ""))
+        if "x-portkey-forward-headers" in names:
+            raise InvalidRequest.field("x-portkey-forward-headers", "may not list itself")
+        strict = options.strict_open_ai_compliance
+        return CallerInputs(
+            provider=provider,
+            api_key=_bearer(headers.get("authorization", "")),
+            base_url=self._guard.check(custom_host, "x-portkey-custom-host") if custom_host else "",
+            forward_headers=names,
+            timeout_ms=options.request_timeout_ms or self._timeout_header(headers),
+            strict_open_ai_compliance=strict if strict is not None else _bool_header(
+                headers, "x-portkey-strict-open-ai-compliance"),
+            headers=headers,
         )
 
     # ---- header fields ----
@@ -124,79 +137,22 @@ class RequestContextBuilder:
             raise InvalidRequest.field("x-portkey-metadata", "must be a JSON object")
         return parsed
 
-    def _config(self, options: CallOptions, headers: Mapping[str, str]) -> TargetConfig | None:
+    def _route(self, options: CallOptions, headers: Mapping[str, str]) -> Node:
+        """The compiled tree: the typed config, else the config header (JSON or a config id), else the default."""
+        routes = self._routes
         if options.routing_config is not None:
-            return validate_request_config(dict(options.routing_config), "options.routing_config")
+            return routes.from_mapping(dict(options.routing_config), "options.routing_config")
         if options.config_json:
-            return parse_request_config(options.config_json, "options.config_json")
+            return routes.from_json(options.config_json, "options.config_json")
         if options.config_id:
-            return self._named_config(options.config_id, "options.config_id")
+            return routes.named(options.config_id, "options.config_id")
         text = headers.get("x-portkey-config")
         if text is None:
-            return self._settings.default_config
+            return routes.default
         if text.lstrip().startswith("{"):
-            return parse_request_config(text)
-        return self._named_config(text.strip(), "x-portkey-config")
-
-    def _named_config(self, config_id: str, field: str) -> TargetConfig:
-        config = self._settings.configs.get(config_id)
-        if config is None:
-            raise InvalidConfig.field(
-                field, f"{config_id!r} is neither a JSON config nor the id of a configured config")
-        return config
-
-    # ---- target ----
-
-    def _target(self, options: CallOptions, headers: Mapping[str, str], config: TargetConfig | None) -> Target:
-        leaf = _single_leaf(config, "config") if config is not None else None
-        provider = (leaf and leaf.provider) or options.provider or headers.get("x-portkey-provider", "")
-        if not provider:
-            raise InvalidRequest.field("x-portkey-provider", "required (or a config that names a provider)")
-        if provider not in PROVIDERS:
-            known = ", ".join(sorted(PROVIDERS))
-            raise InvalidRequest.field("x-portkey-provider", f"unknown provider {provider!r}; known: {known}")
-        custom_host = (leaf and leaf.custom_host) or options.custom_host or headers.get("x-portkey-custom-host", "")
-        names = options.forward_headers or _split_names(headers.get("x-portkey-forward-headers", ""))
-        if leaf and leaf.forward_headers:
-            names = tuple(n.lower() for n in leaf.forward_headers)
-        return Target(
-            provider=provider,
-            api_key=(leaf and leaf.api_key) or _bearer(headers.get("authorization", "")),
-            base_url=self._guard.check(custom_host) if custom_host else "",
-            override_params=(leaf and leaf.override_params) or EMPTY,
-            provider_options=_provider_options(leaf),
-            forward_headers=_forwarded(names, headers),
-        )
+            return routes.from_json(text, "x-portkey-config")
+        return routes.named(text.strip(), "x-portkey-config")
 
 
 def _split_names(value: str) -> tuple[str, ...]:
     return tuple(n.strip().lower() for n in value.split(",") if n.strip())
-
-
-def _forwarded(names: tuple[str, ...], headers: Mapping[str, str]) -> Mapping[str, str]:
-    if "x-portkey-forward-headers" in names:
-        raise InvalidRequest.field("x-portkey-forward-headers", "may not list itself")
-    return {name: headers[name] for name in names if name in headers} or EMPTY
-
-
-def _provider_options(leaf: TargetConfig | None) -> Mapping[str, str]:
-    if leaf is None:
-        return EMPTY
-    return {name: value for name in PROVIDER_OPTION_FIELDS if (value := getattr(leaf, name)) is not None} or EMPTY
-
-
-_INHERITED = ("custom_host", "forward_headers", "request_timeout", "strict_open_ai_compliance", "retry", "cache")
-
-
-def _single_leaf(config: TargetConfig, path: str) -> TargetConfig:
-    """The target a `single` config resolves to, with the parent's fields inherited (contract §5)."""
-    if not config.targets:
-        return config
-    mode = config.strategy.mode if config.strategy else "single"
-    if mode != "single":
-        raise NotImplementedYet(f"{path}.strategy.mode: {mode!r} routing is not implemented yet; use 'single'")
-    child = config.targets[0]
-    inherited = {name: getattr(config, name) for name in _INHERITED if getattr(child, name) is None}
-    merged = {**(config.override_params or {}), **(child.override_params or {})}
-    child = child.model_copy(update={**inherited, "override_params": merged or None})
-    return _single_leaf(child, f"{path}.targets[0]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import sys
 
@@ -13,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gateway_grpc.config import GatewaySettings
+from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.pipeline import build_pipeline
 from gateway_grpc.providers.transport import ProviderTransport, TransportLimits
 from gateway_grpc.request_context import RequestContextBuilder
@@ -41,17 +43,20 @@ def server_options(settings: GatewaySettings) -> list[tuple[str, int]]:
 class GatewayServer:
     """One server: `start()` binds and serves, `stop()` drains. Port 0 picks a free port (see `port`)."""
 
-    def __init__(self, settings: GatewaySettings, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, settings: GatewaySettings, host: str = "127.0.0.1", port: int = 0, *,
+                 rng: random.Random | None = None) -> None:
+        """Compiles every configured routing tree first: InvalidConfig (naming the path) before anything binds."""
         up = settings.upstream
         self.settings = settings
         self.transport = ProviderTransport(TransportLimits(
             max_connections=up.max_connections, max_keepalive_connections=up.max_keepalive_connections,
             connect_timeout_s=up.connect_timeout_s,
         ))
+        self.pipeline = build_pipeline(settings, self.transport, rng=rng)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(options=server_options(settings),
                                       maximum_concurrent_rpcs=settings.server.max_concurrent_rpcs)
-        service = GatewayService(build_pipeline(self.transport), RequestContextBuilder(settings))
+        service = GatewayService(self.pipeline.handler, RequestContextBuilder(settings, self.pipeline.routes))
         gateway_service_pb2_grpc.add_GatewayServiceServicer_to_server(service, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
@@ -74,6 +79,9 @@ async def serve(settings: GatewaySettings, host: str, port: int) -> int:
         server = GatewayServer(settings, host, port)
     except RuntimeError as exc:  # grpc raises RuntimeError when the port cannot be bound
         print(f"gateway_grpc: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 2
+    except InvalidRequest as exc:  # a named or default routing config that does not compile
+        print(f"gateway_grpc: invalid config: {exc.message}", file=sys.stderr)
         return 2
     await server.start()
     print(f"gateway_grpc serving on {host}:{server.port}", flush=True)

@@ -20,6 +20,8 @@ from gateway_grpc.types import CallContext
 from gateway_grpc.v1 import chat_pb2, embeddings_pb2, gateway_service_pb2_grpc, models_pb2
 
 log = logging.getLogger("gateway_grpc.service")
+# The OpenAI REST path of each RPC: conditional routing's `url.pathname`, the same over gRPC and REST.
+CHAT_PATH, EMBEDDINGS_PATH, MODELS_PATH = "/v1/chat/completions", "/v1/embeddings", "/v1/models"
 DOMAIN = "gateway-grpc"
 SC = grpc.StatusCode
 
@@ -31,6 +33,7 @@ ERROR_CODES: tuple[tuple[type[e.GatewayError], grpc.StatusCode], ...] = (
     (e.RateLimited, SC.RESOURCE_EXHAUSTED),
     (e.ProviderTimeout, SC.DEADLINE_EXCEEDED),
     (e.ProviderUnavailable, SC.UNAVAILABLE),
+    (e.CircuitOpen, SC.UNAVAILABLE),
     (e.ProviderBadResponse, SC.UNKNOWN),
     (e.GatewayError, SC.INTERNAL),
 )
@@ -56,13 +59,17 @@ def _error_metadata(error: e.GatewayError) -> dict[str, str]:
     return {key: value for key, value in fields.items() if value}
 
 
-def status_proto(error: e.GatewayError, code: grpc.StatusCode) -> status_pb2.Status:
-    details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=_error_metadata(error))]
+def status_proto(error: e.GatewayError, code: grpc.StatusCode, ctx: CallContext | None = None) -> status_pb2.Status:
+    """The google.rpc.Status: ErrorInfo, BadRequest for field violations, and the RoutingSummary once routing ran."""
+    details: list[Any] = [error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN,
+                                                      metadata=_error_metadata(error))]
     violations = getattr(error, "violations", ())
     if violations:
         details.append(error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in violations
         ]))
+    if ctx is not None and ctx.log.path:
+        details.append(convert.routing_summary(ctx.log))
     packed = []
     for detail in details:
         holder = any_pb2.Any()
@@ -88,11 +95,15 @@ class _AbortStatus(grpc.Status):
 
 
 def _response_headers(ctx: CallContext | None) -> tuple[tuple[str, str], ...]:
+    """Portkey's response headers (contract §3) as metadata; the routing ones once a target was tried."""
     if ctx is None:
         return ()
     headers = {"x-portkey-trace-id": ctx.trace_id, **ctx.response_headers}
-    if ctx.target is not None:
-        headers["x-portkey-provider"] = ctx.target.provider
+    log = ctx.log
+    if log.path:
+        headers["x-portkey-provider"] = log.provider
+        headers["x-portkey-last-used-option-index"] = log.path
+        headers["x-portkey-retry-attempt-count"] = str(log.retries)
     return tuple(headers.items())
 
 
@@ -107,11 +118,11 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         self._pipeline = pipeline
         self._contexts = contexts
 
-    def _context(self, options: Any, context: grpc.aio.ServicerContext) -> CallContext:
+    def _context(self, options: Any, context: grpc.aio.ServicerContext, path: str) -> CallContext:
         headers = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
         remaining = context.time_remaining()
         return self._contexts.build(convert.call_options(options, headers), remaining,
-                                    asyncio.get_running_loop().time())
+                                    asyncio.get_running_loop().time(), path)
 
     async def _abort(self, context: grpc.aio.ServicerContext, error: Exception, ctx: CallContext | None) -> None:
         if not isinstance(error, e.GatewayError):
@@ -122,16 +133,16 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
             log.info("request failed: reason=%s code=%s trace=%s", error.reason, grpc_code(error).name,
                      ctx.trace_id if ctx else "-")
         code = grpc_code(error)
-        status = status_proto(error, code)
+        status = status_proto(error, code, ctx)
         headers = _response_headers(ctx) if ctx is not None else _early_headers(context)
         trailing = (("grpc-status-details-bin", status.SerializeToString()), *headers)
         await context.abort_with_status(_AbortStatus(code, error.message, trailing))
 
-    async def _unary(self, request: Any, context: grpc.aio.ServicerContext,
+    async def _unary(self, request: Any, context: grpc.aio.ServicerContext, path: str,
                      run: Callable[[CallContext], Any]) -> Any:
         ctx = None
         try:
-            ctx = self._context(request.options, context)
+            ctx = self._context(request.options, context, path)
             response = await run(ctx)
         except Exception as error:
             await self._abort(context, error, ctx)
@@ -143,35 +154,39 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
                                    context: grpc.aio.ServicerContext) -> chat_pb2.CreateChatCompletionResponse:
         async def run(ctx: CallContext) -> chat_pb2.CreateChatCompletionResponse:
             answer = await self._pipeline.complete(convert.chat_request(request), ctx)
-            return convert.chat_response(answer, ctx.target.provider if ctx.target else "")
-        return await self._unary(request, context, run)
+            response = convert.chat_response(answer, ctx.log.provider)
+            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            return response
+        return await self._unary(request, context, CHAT_PATH, run)
 
     async def CreateEmbeddings(self, request: embeddings_pb2.CreateEmbeddingsRequest,
                                context: grpc.aio.ServicerContext) -> embeddings_pb2.CreateEmbeddingsResponse:
         async def run(ctx: CallContext) -> embeddings_pb2.CreateEmbeddingsResponse:
             answer = await self._pipeline.embed(convert.embeddings_request(request), ctx)
-            return convert.embeddings_response(answer, ctx.target.provider if ctx.target else "")
-        return await self._unary(request, context, run)
+            response = convert.embeddings_response(answer, ctx.log.provider)
+            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            return response
+        return await self._unary(request, context, EMBEDDINGS_PATH, run)
 
     async def ListModels(self, request: models_pb2.ListModelsRequest,
                          context: grpc.aio.ServicerContext) -> models_pb2.ListModelsResponse:
         async def run(ctx: CallContext) -> models_pb2.ListModelsResponse:
-            return convert.models_response(await self._pipeline.list_models(ctx),
-                                           ctx.target.provider if ctx.target else "")
-        return await self._unary(request, context, run)
+            return convert.models_response(await self._pipeline.list_models(ctx), ctx.log.provider)
+        return await self._unary(request, context, MODELS_PATH, run)
 
     async def StreamChatCompletion(
         self, request: chat_pb2.StreamChatCompletionRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[chat_pb2.StreamChatCompletionResponse]:
         ctx, started = None, False
         try:
-            ctx = self._context(request.request.options, context)
-            provider = ctx.target.provider if ctx.target else ""
+            ctx = self._context(request.request.options, context, CHAT_PATH)
             async for chunk in self._pipeline.stream(convert.chat_request(request.request), ctx):
+                message = convert.chat_chunk(chunk, ctx.log.provider)
                 if not started:
                     await context.send_initial_metadata(_response_headers(ctx))
+                    message.routing.CopyFrom(convert.routing_summary(ctx.log))
                     started = True
-                yield convert.chat_chunk(chunk, provider)
+                yield message
         except Exception as error:
             if not started:
                 await self._abort(context, error, ctx)

@@ -282,14 +282,62 @@ class Target:
     forward_headers: Mapping[str, str] = field(default=EMPTY, repr=False)  # header name -> value, sent as is
 
 
+@dataclass(frozen=True, slots=True)
+class CallerInputs:
+    """What the caller's headers / RequestOptions say about the upstream, used where a config leaves it open."""
+
+    provider: str = ""
+    api_key: str = field(default="", repr=False)
+    base_url: str = ""  # x-portkey-custom-host, already SSRF-checked
+    forward_headers: tuple[str, ...] = ()  # names (lower case)
+    timeout_ms: int | None = None  # x-portkey-request-timeout: overrides every target's request_timeout
+    strict_open_ai_compliance: bool | None = None
+    headers: Mapping[str, str] = field(default=EMPTY, repr=False)  # the call's metadata, lower-case keys
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One upstream attempt: which target, how it ended (200 on success), and how long it took."""
+
+    path: str
+    provider: str
+    status: int
+    reason: str = ""
+    message: str = ""
+    retry: int = 0
+    duration_ms: float = 0.0
+
+
+class RouteLog:
+    """What the router did for one call (mutable, per call): every attempt, and the target that answered last."""
+
+    __slots__ = ("attempts", "path", "provider", "retries")
+
+    def __init__(self) -> None:
+        self.attempts: list[AttemptRecord] = []
+        self.path = ""  # Portkey's last-used-option-index, e.g. "config.targets[1]"
+        self.provider = ""
+        self.retries = 0  # Portkey contract §3: -1 when retrying stopped with a still-retryable failure
+
+
 @dataclass(slots=True)
 class CallContext:
-    """Per-call facts every stage may read. Never part of a cache key; never a contextvar."""
+    """Per-call facts every stage may read. Never part of a cache key; never a contextvar.
+
+    The router copies it per attempt (`dataclasses.replace`), setting `target` and the attempt's time limits; the
+    copies share `log` and `response_headers`.
+    """
 
     trace_id: str
-    deadline: float | None = None  # time.monotonic() seconds; None means no limit
+    deadline: float | None = None  # the whole call (the gRPC caller's deadline), event-loop seconds; None: no limit
     metadata: Mapping[str, Any] = EMPTY
     target: Target | None = None
     strict_open_ai_compliance: bool = True
     cache_force_refresh: bool = False
     response_headers: dict[str, str] = field(default_factory=dict)
+    caller: CallerInputs = field(default_factory=CallerInputs)
+    route: Any = None  # the compiled routing tree (routing.nodes.Node); Any keeps types.py free of routing imports
+    request_path: str = ""  # the OpenAI REST path of the call (conditional routing's `url.pathname`)
+    log: RouteLog = field(default_factory=RouteLog)
+    attempt_timeout: float | None = None  # seconds to the first byte, and between stream chunks, per attempt
+    attempt_deadline: float | None = None  # this attempt's first-byte deadline (already capped by `deadline`)

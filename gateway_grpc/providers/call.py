@@ -21,6 +21,10 @@ from gateway_grpc.types import (
 )
 
 
+def _limit_ms(ctx: CallContext) -> int | None:
+    return None if ctx.attempt_timeout is None else round(ctx.attempt_timeout * 1000)
+
+
 def _provider(ctx: CallContext) -> tuple[Provider, Target]:
     target = ctx.target
     if target is None:
@@ -29,7 +33,7 @@ def _provider(ctx: CallContext) -> tuple[Provider, Target]:
 
 
 class ProviderCall:
-    """Calls one target; knows neither retries nor routing."""
+    """Calls one target (ctx.target) within the attempt's time limits; knows neither retries nor routing."""
 
     def __init__(self, transport: ProviderTransport) -> None:
         self._transport = transport
@@ -42,17 +46,17 @@ class ProviderCall:
     async def complete(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
         provider, target = _provider(ctx)
         call = provider.encode_chat(request, target, stream=False)
-        response = await self._transport.send(call, provider.name, ctx.deadline)
+        response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
         return provider.decode_chat(self._checked(provider, response))
 
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
         provider, target = _provider(ctx)
         call = provider.encode_chat(request, target, stream=True)
-        async with self._transport.stream(call, provider.name, ctx.deadline) as upstream:
+        async with self._transport.stream(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx)) as upstream:
             if upstream.status >= 400:
                 raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
             decoder, framer = provider.chat_stream_decoder(), SseDecoder()
-            async for data in upstream.iter_bytes():
+            async for data in upstream.iter_bytes(ctx.attempt_timeout, ctx.deadline):
                 for event in framer.feed(data):
                     for chunk in decoder.decode(event):
                         yield chunk
@@ -66,10 +70,12 @@ class ProviderCall:
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
         provider, target = _provider(ctx)
-        response = await self._transport.send(provider.encode_embeddings(request, target), provider.name, ctx.deadline)
+        response = await self._transport.send(provider.encode_embeddings(request, target), provider.name,
+                                              ctx.attempt_deadline, _limit_ms(ctx))
         return provider.decode_embeddings(self._checked(provider, response))
 
     async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
         provider, target = _provider(ctx)
-        response = await self._transport.send(provider.encode_list_models(target), provider.name, ctx.deadline)
+        response = await self._transport.send(provider.encode_list_models(target), provider.name,
+                                              ctx.attempt_deadline, _limit_ms(ctx))
         return provider.decode_list_models(self._checked(provider, response))

@@ -34,43 +34,58 @@ class UpstreamResponse:
     body: bytes
 
 
+def _timeout_message(provider: str, limit_ms: int | None) -> str:
+    if limit_ms is None:
+        return f"{provider} did not answer before the call's deadline"
+    return f"Request exceeded the timeout sent in the request: {limit_ms}ms ({provider})"  # Portkey contract §9
+
+
 @contextmanager
-def map_transport_errors(provider: str) -> Iterator[None]:
-    """Turn HTTP-client and deadline exceptions into the gateway's provider errors."""
+def map_transport_errors(provider: str, limit_ms: int | None = None) -> Iterator[None]:
+    """Turn HTTP-client and deadline exceptions into the gateway's provider errors; `limit_ms` names the timeout."""
     try:
         yield
     except (httpx.TimeoutException, TimeoutError) as exc:
-        raise ProviderTimeout(f"{provider} did not answer within the request timeout", provider=provider) from exc
+        raise ProviderTimeout(_timeout_message(provider, limit_ms), provider=provider) from exc
     except httpx.TransportError as exc:
         detail = type(exc).__name__
         raise ProviderUnavailable(f"{provider} could not be reached ({detail})", provider=provider) from exc
 
 
 class UpstreamStream:
-    """An open streamed response: status and headers now, the body chunk by chunk, each read under the deadline."""
+    """An open streamed response: status and headers now, then the body chunk by chunk, each read under a deadline:
+    the first by the first-byte deadline, each next within `gap` seconds of asking for it, all by `overall`."""
 
-    def __init__(self, response: httpx.Response, provider: str, deadline: float | None) -> None:
+    def __init__(self, response: httpx.Response, provider: str, deadline: float | None, limit_ms: int | None) -> None:
         self.status = response.status_code
         self.headers = response.headers
         self._response = response
         self._provider = provider
         self._deadline = deadline
+        self._limit_ms = limit_ms
 
     async def read(self) -> bytes:
-        with map_transport_errors(self._provider):
+        with map_transport_errors(self._provider, self._limit_ms):
             async with asyncio.timeout_at(self._deadline):
                 return await self._response.aread()
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
+    async def iter_bytes(self, gap: float | None, overall: float | None) -> AsyncIterator[bytes]:
         chunks = self._response.aiter_bytes()
+        loop = asyncio.get_running_loop()
+        deadline = self._deadline
         while True:
-            with map_transport_errors(self._provider):
-                async with asyncio.timeout_at(self._deadline):
+            with map_transport_errors(self._provider, self._limit_ms):
+                async with asyncio.timeout_at(deadline):
                     try:
                         chunk = await anext(chunks)
                     except StopAsyncIteration:
                         return
             yield chunk
+            deadline = overall if gap is None else _earliest(loop.time() + gap, overall)
+
+
+def _earliest(deadline: float, other: float | None) -> float:
+    return deadline if other is None else min(deadline, other)
 
 
 class ProviderTransport:
@@ -107,9 +122,10 @@ class ProviderTransport:
                                 extensions=self._extensions)
         return self._pool(provider).handle_async_request(request)
 
-    async def send(self, call: HttpCall, provider: str, deadline: float | None) -> UpstreamResponse:
+    async def send(self, call: HttpCall, provider: str, deadline: float | None,
+                   limit_ms: int | None = None) -> UpstreamResponse:
         """Send one request and read the whole answer before `deadline` (event-loop time)."""
-        with map_transport_errors(provider):
+        with map_transport_errors(provider, limit_ms):
             async with asyncio.timeout_at(deadline):
                 response = await self._open(call, provider)
                 try:
@@ -119,13 +135,14 @@ class ProviderTransport:
         return UpstreamResponse(response.status_code, response.headers, body)
 
     @asynccontextmanager
-    async def stream(self, call: HttpCall, provider: str, deadline: float | None) -> AsyncIterator[UpstreamStream]:
-        """Open a streamed request; the connection is released (or closed, if unfinished) on exit."""
-        with map_transport_errors(provider):
+    async def stream(self, call: HttpCall, provider: str, deadline: float | None,
+                     limit_ms: int | None = None) -> AsyncIterator[UpstreamStream]:
+        """Open a streamed request by `deadline`; the connection is released (or closed, if unfinished) on exit."""
+        with map_transport_errors(provider, limit_ms):
             async with asyncio.timeout_at(deadline):
                 response = await self._open(call, provider)
         try:
-            yield UpstreamStream(response, provider, deadline)
+            yield UpstreamStream(response, provider, deadline, limit_ms)
         finally:
             await response.aclose()
 

@@ -1,4 +1,5 @@
 from gateway_grpc.v1 import options_pb2 as _options_pb2
+from gateway_grpc.v1 import routing_pb2 as _routing_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -343,7 +344,7 @@ class Choice(_message.Message):
     def __init__(self, index: _Optional[int] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., logprobs: _Optional[_Union[Logprobs, _Mapping]] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class CreateChatCompletionResponse(_message.Message):
-    __slots__ = ("id", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "provider", "extra")
+    __slots__ = ("id", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "provider", "extra", "routing")
     ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -353,6 +354,7 @@ class CreateChatCompletionResponse(_message.Message):
     SERVICE_TIER_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     EXTRA_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
     id: str
     created: int
     model: str
@@ -362,7 +364,8 @@ class CreateChatCompletionResponse(_message.Message):
     service_tier: str
     provider: str
     extra: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    routing: _routing_pb2.RoutingSummary
+    def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...
 
 class StreamChatCompletionRequest(_message.Message):
     __slots__ = ("request",)
@@ -457,9 +460,11 @@ class StreamError(_message.Message):
     def __init__(self, code: _Optional[int] = ..., http_status: _Optional[int] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., param: _Optional[str] = ..., error_code: _Optional[str] = ..., reason: _Optional[str] = ..., provider: _Optional[str] = ...) -> None: ...
 
 class StreamChatCompletionResponse(_message.Message):
-    __slots__ = ("chunk", "error")
+    __slots__ = ("chunk", "error", "routing")
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
     chunk: ChatCompletionChunk
     error: StreamError
-    def __init__(self, chunk: _Optional[_Union[ChatCompletionChunk, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    routing: _routing_pb2.RoutingSummary
+    def __init__(self, chunk: _Optional[_Union[ChatCompletionChunk, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...

@@ -1,5 +1,6 @@
 from gateway_grpc.v1 import chat_pb2 as _chat_pb2
 from gateway_grpc.v1 import options_pb2 as _options_pb2
+from gateway_grpc.v1 import routing_pb2 as _routing_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -42,13 +43,15 @@ class Embedding(_message.Message):
     def __init__(self, index: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class CreateEmbeddingsResponse(_message.Message):
-    __slots__ = ("model", "data", "usage", "provider")
+    __slots__ = ("model", "data", "usage", "provider", "routing")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
     model: str
     data: _containers.RepeatedCompositeFieldContainer[Embedding]
     usage: _chat_pb2.Usage
     provider: str
-    def __init__(self, model: _Optional[str] = ..., data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ...) -> None: ...
+    routing: _routing_pb2.RoutingSummary
+    def __init__(self, model: _Optional[str] = ..., data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...

@@ -81,16 +81,42 @@ class RoutingConfig(_message.Message):
     def __init__(self, strategy: _Optional[_Union[RoutingStrategy, _Mapping]] = ..., targets: _Optional[_Iterable[_Union[RoutingConfig, _Mapping]]] = ..., name: _Optional[str] = ..., weight: _Optional[float] = ..., provider: _Optional[str] = ..., api_key: _Optional[str] = ..., custom_host: _Optional[str] = ..., override_params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., request_timeout: _Optional[int] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., forward_headers: _Optional[_Iterable[str]] = ..., strict_open_ai_compliance: _Optional[bool] = ..., before_request_hooks: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., after_request_hooks: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., input_guardrails: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., output_guardrails: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., provider_options: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RoutingStrategy(_message.Message):
-    __slots__ = ("mode", "on_status_codes", "conditions", "default_target")
+    __slots__ = ("mode", "on_status_codes", "conditions", "default_target", "sticky", "cb_config")
     MODE_FIELD_NUMBER: _ClassVar[int]
     ON_STATUS_CODES_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_TARGET_FIELD_NUMBER: _ClassVar[int]
+    STICKY_FIELD_NUMBER: _ClassVar[int]
+    CB_CONFIG_FIELD_NUMBER: _ClassVar[int]
     mode: str
     on_status_codes: _containers.RepeatedScalarFieldContainer[int]
     conditions: _containers.RepeatedCompositeFieldContainer[RoutingCondition]
     default_target: str
-    def __init__(self, mode: _Optional[str] = ..., on_status_codes: _Optional[_Iterable[int]] = ..., conditions: _Optional[_Iterable[_Union[RoutingCondition, _Mapping]]] = ..., default_target: _Optional[str] = ...) -> None: ...
+    sticky: StickyRouting
+    cb_config: CircuitBreakerPolicy
+    def __init__(self, mode: _Optional[str] = ..., on_status_codes: _Optional[_Iterable[int]] = ..., conditions: _Optional[_Iterable[_Union[RoutingCondition, _Mapping]]] = ..., default_target: _Optional[str] = ..., sticky: _Optional[_Union[StickyRouting, _Mapping]] = ..., cb_config: _Optional[_Union[CircuitBreakerPolicy, _Mapping]] = ...) -> None: ...
+
+class StickyRouting(_message.Message):
+    __slots__ = ("enabled", "hash_fields")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    hash_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, enabled: _Optional[bool] = ..., hash_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CircuitBreakerPolicy(_message.Message):
+    __slots__ = ("failure_threshold", "failure_threshold_percentage", "minimum_requests", "cooldown_interval", "failure_status_codes")
+    FAILURE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_THRESHOLD_PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_STATUS_CODES_FIELD_NUMBER: _ClassVar[int]
+    failure_threshold: int
+    failure_threshold_percentage: float
+    minimum_requests: int
+    cooldown_interval: int
+    failure_status_codes: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, failure_threshold: _Optional[int] = ..., failure_threshold_percentage: _Optional[float] = ..., minimum_requests: _Optional[int] = ..., cooldown_interval: _Optional[int] = ..., failure_status_codes: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class RoutingCondition(_message.Message):
     __slots__ = ("query", "then")

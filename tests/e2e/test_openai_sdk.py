@@ -214,7 +214,8 @@ def test_e2e_transcoded_rest_unary_and_sse_stream(gateway_stack, upstream):
         assert response.headers["content-type"].startswith("text/event-stream")
         events = [orjson.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
     assert "".join(c["delta"].get("content", "") for e in events for c in e["chunk"]["choices"]) == "Echo: rest hi"
-    missing = httpx.post(f"{gateway_stack.rest_url}chat/completions", json={"model": "m"}, headers=headers)
+    no_provider = {"model": "m", "messages": body["messages"]}
+    missing = httpx.post(f"{gateway_stack.rest_url}chat/completions", json=no_provider, headers=headers)
     assert missing.status_code == 400 and "x-portkey-provider" in missing.json()["message"]
 
 

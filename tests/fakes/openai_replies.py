@@ -1,4 +1,4 @@
-"""Reply builders of the fake OpenAI upstream: model-name directives and OpenAI-shaped JSON bodies.
+"""Reply builders of the fake OpenAI upstream: OpenAI-shaped JSON bodies (directives parsed in openai_directives).
 
 Pure functions of the request body: no I/O, no sleeping, no randomness (ids and `created` are passed in).
 """
@@ -15,11 +15,12 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.openai_directives import Directives, parse_directives
+
 SYSTEM_FINGERPRINT = "fp_f4ke0c0ffee"
 DEFAULT_DIMENSIONS = 16
 MODELS = (("gpt-4o-mini", 1721172741), ("gpt-4o", 1715367049), ("text-embedding-3-small", 1705948997))
 _TOKEN = re.compile(r"\S+\s*")
-_NUMBERED = re.compile(r"(error|html|delay|chunks|gap|stream-break|stream-error)-(\d+)")
 _OBFUSCATION = "Xq7Lm2Vt9Rb4Kc8Wd1Hf5Jg3Np6Zs0Ay"
 _CHOICE_EXTRA = {"content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}
 _USAGE_DETAILS = {
@@ -31,41 +32,6 @@ _USAGE_DETAILS = {
         "rejected_prediction_tokens": 0,
     },
 }
-
-
-# --- directives -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Directives:
-    """What a model name like `gpt-4o-mini+chunks-5+delay-20` asks of the fake."""
-
-    base: str
-    error: int | None = None
-    html: int | None = None
-    delay: int = 0
-    chunks: int | None = None
-    gap: int = 0
-    stream_break: int | None = None
-    stream_error: int | None = None
-    bad_json: bool = False
-    parallel_tools: bool = False
-    choice_extra: bool = False  # Azure's content_filter_results on every choice, and a delta key OpenAI lacks
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_directives(model: str) -> Directives:
-    """Raises ValueError naming the first directive it does not know."""
-    base, *parts = model.split("+")
-    values: dict[str, Any] = {}
-    for part in parts:
-        if part in ("bad-json", "parallel-tools", "choice-extra"):
-            values[part.replace("-", "_")] = True
-        elif match := _NUMBERED.fullmatch(part):
-            values[match[1].replace("-", "_")] = int(match[2])
-        else:
-            raise ValueError(f"unknown directive {part!r} in model {model!r}")
-    return Directives(base=base, **values)
 
 
 # --- errors -----------------------------------------------------------------------------------------------------
@@ -111,6 +77,7 @@ RATE_LIMIT_HEADERS = {
     "x-ratelimit-reset-requests": "20ms",
 }
 BROKEN_JSON = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "mess'
+BROKEN_SSE_EVENT = b"data: {not json\n\n"
 
 
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:

@@ -1,8 +1,9 @@
 """Loopback fake of OpenAI's REST API (chat completions, embeddings, models) on 127.0.0.1, in OpenAI's wire format.
 
 Owns HTTP: routing, auth, request recording, strict request validation (tests/oracles.py, imported only when
-strict) and the timing of replies; reply bodies come from openai_replies. Behaviour is scripted by the model name
-(`gpt-4o-mini+chunks-5+delay-20`), so callers in other processes can script it. Never imported by gateway code.
+strict) and the timing of replies; bodies come from openai_replies, connection faults from faults. Behaviour is
+scripted by the model name (`gpt-4o-mini+chunks-5+delay-20`, see openai_directives), so callers in other processes
+can script it. Never imported by gateway code.
 
     python -m tests.fakes.openai_upstream --port 8001 --no-strict     # serves until SIGTERM / SIGINT
 """
@@ -31,6 +32,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes import openai_replies as replies
+from tests.fakes.faults import ConnectionReset, FlakyCounts, QuietFaults, ResettableHttpTools, StreamBreak
+from tests.fakes.openai_directives import Directives, parse_directives
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _DONE = b"data: [DONE]\n\n"
@@ -50,17 +53,6 @@ class RecordedRequest:
     # `ended` is set once the outcome is known.
     stream_end: str = ""
     ended: threading.Event = field(default_factory=threading.Event, repr=False)
-
-
-class _StreamBreak(Exception):
-    """Raised inside a started stream: uvicorn then closes the socket mid-body (no terminating chunk)."""
-
-
-class _QuietStreamBreak(logging.Filter):
-    """Drop uvicorn's traceback for our own deliberate stream breaks, and nothing else."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], _StreamBreak))
 
 
 class _EventStream(StreamingResponse):
@@ -117,6 +109,7 @@ class FakeOpenAI:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._oracles: Any = None
+        self._flaky = FlakyCounts()
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
@@ -131,7 +124,13 @@ class FakeOpenAI:
         return f"http://{self.host}:{self.port}/v1"
 
     def clear(self) -> None:
+        """Forget recorded requests and the flaky-n counts."""
         self.requests.clear()
+        self._flaky.clear()
+
+    def calls(self, model: str) -> int:
+        """Recorded requests (any endpoint) whose JSON body has exactly this `model`; needs record=True."""
+        return sum(isinstance(r.json, dict) and r.json.get("model") == model for r in list(self.requests))
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -199,7 +198,7 @@ class FakeOpenAI:
         body = record.json
         if failure is not None:
             return failure
-        if (scripted := await self._scripted(directives)) is not None:
+        if (scripted := await self._scripted(body["model"], directives)) is not None:
             return scripted
         ident, created = f"chatcmpl-fake{next(self._ids):019d}", int(time.time())
         if body.get("stream"):
@@ -212,7 +211,7 @@ class FakeOpenAI:
         body = record.json
         if failure is not None:
             return failure
-        if (scripted := await self._scripted(directives)) is not None:
+        if (scripted := await self._scripted(body["model"], directives)) is not None:
             return scripted
         return _json(200, replies.embeddings(body))
 
@@ -227,9 +226,7 @@ class FakeOpenAI:
 
     # --- request handling -----------------------------------------------------------------------------------------
 
-    async def _admit(
-        self, request: Request, oracle: str
-    ) -> tuple[RecordedRequest, replies.Directives, Response | None]:
+    async def _admit(self, request: Request, oracle: str) -> tuple[RecordedRequest, Directives, Response | None]:
         """Record, authenticate, parse and (strict) validate; returns (record, directives, failure response)."""
         record = await self._log(request)
         if (failure := _unauthorized(request)) is not None:
@@ -248,7 +245,7 @@ class FakeOpenAI:
             message = "you must provide a model parameter"
             return record, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
         try:
-            return record, replies.parse_directives(model), None
+            return record, parse_directives(model), None
         except ValueError as error:
             return record, _NO_DIRECTIVES, _json(400, replies.error_body(str(error), "invalid_request_error", "model"))
 
@@ -265,14 +262,17 @@ class FakeOpenAI:
             self.requests.append(record)
         return record
 
-    @staticmethod
-    async def _scripted(d: replies.Directives) -> Response | None:
-        """delay-, error-, html- and bad-json directives; None when the normal reply should follow."""
+    async def _scripted(self, model: str, d: Directives) -> Response | None:
+        """flaky-, delay-, error-, reset, html- and bad-json directives; None when the normal reply should follow."""
+        flaky = d.flaky is not None and self._flaky.fails(model, d.flaky)  # counted on arrival, before any delay
         if d.delay:
             await asyncio.sleep(d.delay / 1000)
-        if d.error is not None:
-            headers = replies.RATE_LIMIT_HEADERS if d.error == 429 else None
-            return _json(d.error, replies.status_error(d.error, model=d.base), headers)
+        if flaky or d.error is not None:
+            status = 503 if flaky else d.error
+            headers = {**(replies.RATE_LIMIT_HEADERS if status == 429 else {}), **d.retry_headers()}
+            return _json(status, replies.status_error(status, model=d.base), headers)
+        if d.reset:
+            return ConnectionReset()
         if d.html is not None:
             return Response(replies.html_page(d.html), d.html, _headers(), media_type="text/html")
         if d.bad_json:
@@ -280,23 +280,27 @@ class FakeOpenAI:
         return None
 
 
-_NO_DIRECTIVES = replies.Directives(base="")
+_NO_DIRECTIVES = Directives(base="")
 
 
-async def _events(chunks: list[tuple[str, dict]], d: replies.Directives) -> AsyncIterator[bytes]:
-    """SSE `data:` lines, then `[DONE]`; stream-break / stream-error cut in after n content chunks."""
+async def _events(chunks: list[tuple[str, dict]], d: Directives) -> AsyncIterator[bytes]:
+    """SSE `data:` lines, then `[DONE]`; stream-break / stream-error cut in after n content chunks, bad-sse after
+    the first chunk."""
     cut = d.stream_break if d.stream_break is not None else d.stream_error
     sent = 0
     for position, (kind, chunk) in enumerate(chunks):
         if kind != "head" and sent == cut:
             if d.stream_break is not None:
-                raise _StreamBreak(f"stream-break-{cut}")
+                raise StreamBreak(f"stream-break-{cut}")
             yield b"data: " + orjson.dumps(replies.stream_error()) + b"\n\n"
             return
         if d.gap and position:
             await asyncio.sleep(d.gap / 1000)
         yield b"data: " + orjson.dumps(chunk) + b"\n\n"
         sent += kind == "content"
+        if d.bad_sse:
+            yield replies.BROKEN_SSE_EVENT
+            break
     yield _DONE
 
 
@@ -325,7 +329,7 @@ def _config(app: Starlette) -> uvicorn.Config:
     # log_config=None: leave the test process's logging alone; access logs off (benchmark upstream).
     return uvicorn.Config(
         app,
-        http="httptools",
+        http=ResettableHttpTools,  # httptools, plus the +reset hook
         lifespan="off",
         access_log=False,
         log_config=None,
@@ -352,7 +356,7 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-logging.getLogger("uvicorn.error").addFilter(_QuietStreamBreak())
+logging.getLogger("uvicorn.error").addFilter(QuietFaults())
 
 
 def main(argv: list[str] | None = None) -> int:

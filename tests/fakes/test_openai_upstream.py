@@ -12,7 +12,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx2
@@ -21,66 +20,14 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from tests import oracles
-from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.conftest import HELLO, chat, sse_data, stream_chunks
 
 REPO = Path(__file__).resolve().parents[2]
-HELLO = [{"role": "user", "content": "hello big world"}]
 TOOLS = [
     {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}},
     {"type": "function", "function": {"name": "search", "parameters": {"type": "object", "properties": {}}}},
     {"type": "function", "function": {"name": "fetch", "parameters": {"type": "object", "properties": {}}}},
 ]
-
-
-@pytest.fixture(scope="module")
-def strict_server():
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def lenient_server():
-    with FakeOpenAI(strict=False) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(strict_server):
-    strict_server.clear()
-    return strict_server
-
-
-@pytest.fixture
-def client(fake):
-    with OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def http(fake):
-    with httpx2.Client(base_url=fake.base_url, headers={"authorization": "Bearer sk-test"}) as raw:
-        yield raw
-
-
-def sse_data(raw: bytes) -> list[str]:
-    """The payload of every `data:` line, in order."""
-    return [line[len("data: ") :] for line in raw.decode().split("\n") if line.startswith("data: ")]
-
-
-def chat(model: str = "gpt-4o-mini", messages: list | None = None, **params) -> dict:
-    return {"model": model, "messages": messages or HELLO, **params}
-
-
-def stream_chunks(http: httpx2.Client, body: dict) -> tuple[list[dict], list[str]]:
-    """POST a stream; every chunk validated by the oracle; returns (chunks, raw data lines)."""
-    response = http.post("/chat/completions", json={**body, "stream": True})
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
-    lines = sse_data(response.content)
-    chunks = [json.loads(line) for line in lines if line != "[DONE]"]
-    for chunk in chunks:
-        oracles.check_chat_chunk(chunk)
-    return chunks, lines
 
 
 # --- chat -------------------------------------------------------------------------------------------------------
@@ -331,130 +278,6 @@ def test_stream_error_directive_raises_api_error(client, http):
     assert json.loads(lines[-1]) == {
         "error": {"message": caught.value.message, "type": "server_error", "param": None, "code": None}
     }
-
-
-def test_stream_gap_directive_paces_chunks(client):
-    started = time.perf_counter()
-    chunks = list(client.chat.completions.create(model="m+chunks-2+gap-40", messages=HELLO, stream=True))
-    assert len(chunks) == 4 and time.perf_counter() - started >= 3 * 0.040
-
-
-def test_delay_directive_delays_reply(client):
-    started = time.perf_counter()
-    client.chat.completions.create(model="m+delay-120", messages=HELLO)
-    assert time.perf_counter() - started >= 0.120
-
-
-# --- errors and auth --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "exception", "type_", "code"),
-    [
-        (400, openai.BadRequestError, "invalid_request_error", "invalid_value"),
-        (401, openai.AuthenticationError, "invalid_request_error", "invalid_api_key"),
-        (403, openai.PermissionDeniedError, "request_forbidden", "unsupported_country_region_territory"),
-        (404, openai.NotFoundError, "invalid_request_error", "model_not_found"),
-        (409, openai.ConflictError, "invalid_request_error", None),
-        (422, openai.UnprocessableEntityError, "invalid_request_error", None),
-        (429, openai.RateLimitError, "requests", "rate_limit_exceeded"),
-        (500, openai.InternalServerError, "server_error", None),
-        (503, openai.InternalServerError, "server_error", None),
-    ],
-)
-def test_error_directive_raises_matching_sdk_exception(client, http, status, exception, type_, code):
-    with pytest.raises(exception) as caught:
-        client.chat.completions.create(model=f"gpt-4o-mini+error-{status}", messages=HELLO)
-    assert (caught.value.status_code, caught.value.type, caught.value.code) == (status, type_, code)
-    raw = http.post("/chat/completions", json=chat(f"gpt-4o-mini+error-{status}"))
-    assert raw.status_code == status and set(raw.json()) == {"error"}
-    assert set(raw.json()["error"]) == {"message", "type", "param", "code"}
-
-
-def test_error_directive_429_sends_retry_after_headers(client):
-    with pytest.raises(openai.RateLimitError) as caught:
-        client.chat.completions.create(model="gpt-4o-mini+error-429", messages=HELLO)
-    headers = caught.value.response.headers
-    assert (headers["retry-after-ms"], headers["retry-after"]) == ("20", "1")
-    assert "Rate limit reached for gpt-4o-mini" in caught.value.message
-
-
-def test_error_directive_applies_to_streams_and_embeddings(client):
-    with pytest.raises(openai.RateLimitError):
-        client.chat.completions.create(model="m+error-429", messages=HELLO, stream=True)
-    with pytest.raises(openai.InternalServerError):
-        client.embeddings.create(model="text-embedding-3-small+error-500", input="x")
-
-
-def test_html_directive_returns_html_error_page(client, http):
-    with pytest.raises(openai.InternalServerError) as caught:
-        client.chat.completions.create(model="m+html-502", messages=HELLO)
-    assert caught.value.status_code == 502 and "<title>502 Bad Gateway</title>" in caught.value.body
-    assert http.post("/chat/completions", json=chat("m+html-502")).headers["content-type"].startswith("text/html")
-
-
-def test_bad_json_directive_sends_unparseable_json(client, http):
-    with pytest.raises(json.JSONDecodeError):  # the SDK lets the decoder's error escape, unwrapped
-        client.chat.completions.create(model="m+bad-json", messages=HELLO)
-    raw = http.post("/chat/completions", json=chat("m+bad-json"))
-    assert (raw.status_code, raw.headers["content-type"]) == (200, "application/json")
-    with pytest.raises(json.JSONDecodeError):
-        json.loads(raw.content)
-
-
-def test_unknown_directive_is_rejected_with_400(client):
-    with pytest.raises(openai.BadRequestError, match="unknown directive 'chunky-3'"):
-        client.chat.completions.create(model="m+chunky-3", messages=HELLO)
-
-
-def test_auth_missing_key_answers_401_without_code(fake):
-    raw = httpx2.post(f"{fake.base_url}/chat/completions", json=chat())
-    error = raw.json()["error"]
-    assert (raw.status_code, error["type"], error["code"], error["param"]) == (401, "invalid_request_error", None, None)
-    assert error["message"].startswith("You didn't provide an API key.")
-
-
-def test_auth_bad_key_raises_authentication_error(fake):
-    with (
-        OpenAI(base_url=fake.base_url, api_key="sk-bad", max_retries=0) as sdk,
-        pytest.raises(openai.AuthenticationError) as caught,
-    ):
-        sdk.models.list()
-    assert (caught.value.code, caught.value.type) == ("invalid_api_key", "invalid_request_error")
-    assert caught.value.message.startswith("Error code: 401 - Incorrect API key provided: sk-bad.")
-
-
-@pytest.mark.parametrize(
-    ("method", "path"), [("POST", "/v1/completions"), ("GET", "/v1/chat/completions"), ("POST", "/v2/chat")]
-)
-def test_unknown_route_answers_404_envelope(fake, method, path):
-    raw = httpx2.request(method, f"http://127.0.0.1:{fake.port}{path}", headers={"authorization": "Bearer k"})
-    assert raw.status_code == 404
-    assert raw.json() == {
-        "error": {
-            "message": f"Invalid URL ({method} {path})",
-            "type": "invalid_request_error",
-            "param": None,
-            "code": None,
-        }
-    }
-
-
-def test_invalid_json_body_answers_400(http):
-    raw = http.post("/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
-    assert raw.status_code == 400 and raw.json()["error"]["message"].startswith("We could not parse the JSON body")
-
-
-def test_requests_are_recorded_and_cleared(fake, client):
-    client.chat.completions.create(model="m", messages=HELLO, extra_query={"trace": "1"})
-    [request] = fake.requests
-    assert (request.method, request.path, request.query) == ("POST", "/v1/chat/completions", {"trace": "1"})
-    assert request.headers["authorization"] == "Bearer sk-test"
-    assert request.headers["user-agent"] == f"OpenAI/Python {openai.__version__}"
-    assert json.loads(request.body) == request.json == {"messages": HELLO, "model": "m"}
-    assert request.oracle_errors == []
-    fake.clear()
-    assert fake.requests == []
 
 
 # --- embeddings and models --------------------------------------------------------------------------------------

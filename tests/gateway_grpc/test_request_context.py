@@ -1,25 +1,37 @@
-"""Portkey request headers (as gRPC metadata) and RequestOptions -> CallContext: a table per behaviour."""
+"""Portkey request headers (as gRPC metadata) and RequestOptions -> CallContext: a table per behaviour.
+
+The target a call resolves to is what its compiled tree's leaf builds from the caller's inputs (`target()`).
+"""
 
 import orjson
 import pytest
 
 from gateway_grpc.config import GatewaySettings, TargetConfig
-from gateway_grpc.errors import CustomHostBlocked, InvalidConfig, InvalidRequest, NotImplementedYet
+from gateway_grpc.errors import CustomHostBlocked, InvalidConfig, InvalidRequest
+from gateway_grpc.pipeline import build_pipeline
+from gateway_grpc.providers.transport import ProviderTransport
 from gateway_grpc.request_context import CallOptions, RequestContextBuilder
+from gateway_grpc.routing.nodes import Fallback, Leaf
 
 BASE = {"x-portkey-provider": "openai", "authorization": "Bearer sk-test"}
 
 
 def build(headers=None, settings=None, remaining=None, **options):
-    builder = RequestContextBuilder(settings or GatewaySettings())
+    settings = settings or GatewaySettings()
+    builder = RequestContextBuilder(settings, build_pipeline(settings, ProviderTransport()).routes)
     return builder.build(CallOptions(headers={**BASE, **(headers or {})}, **options), remaining, 1000.0)
+
+
+def target(ctx):
+    assert isinstance(ctx.route, Leaf)
+    return ctx.route.target(ctx.caller)
 
 
 def test_request_context_reads_provider_and_bearer_key():
     ctx = build()
-    assert ctx.target.provider == "openai"
-    assert ctx.target.api_key == "sk-test"
-    assert ctx.target.base_url == ""
+    assert target(ctx).provider == "openai"
+    assert target(ctx).api_key == "sk-test"
+    assert target(ctx).base_url == ""
 
 
 def test_request_context_generates_a_trace_id_when_absent_and_echoes_a_given_one():
@@ -30,13 +42,12 @@ def test_request_context_generates_a_trace_id_when_absent_and_echoes_a_given_one
 
 def test_request_context_typed_options_win_over_headers():
     ctx = build({"x-portkey-trace-id": "from-header"}, provider="groq", trace_id="from-options")
-    assert (ctx.target.provider, ctx.trace_id) == ("groq", "from-options")
+    assert (target(ctx).provider, ctx.trace_id) == ("groq", "from-options")
 
 
 @pytest.mark.parametrize(
     ("headers", "field", "fragment"),
     [
-        ({"x-portkey-provider": ""}, "x-portkey-provider", "required"),
         ({"x-portkey-provider": "nope"}, "x-portkey-provider", "unknown provider 'nope'"),
         ({"x-portkey-metadata": "{not json"}, "x-portkey-metadata", "not valid JSON"),
         ({"x-portkey-metadata": "[1,2]"}, "x-portkey-metadata", "must be a JSON object"),
@@ -54,25 +65,34 @@ def test_request_context_bad_header_names_the_header(headers, field, fragment):
     assert fragment in caught.value.message
 
 
+def test_request_context_missing_provider_is_reported_when_the_target_is_built():
+    ctx = build({"x-portkey-provider": ""})
+    with pytest.raises(InvalidRequest) as caught:
+        target(ctx)
+    assert caught.value.violations[0].field == "x-portkey-provider" and "required" in caught.value.message
+
+
 def test_request_context_metadata_header_is_parsed():
     assert build({"x-portkey-metadata": '{"user_tier": "gold", "n": 3}'}).metadata == {"user_tier": "gold", "n": 3}
 
 
-def test_request_context_deadline_is_the_sooner_of_timeout_header_and_grpc_deadline():
-    assert build({"x-portkey-request-timeout": "2500"}).deadline == pytest.approx(1002.5)
-    assert build({"x-portkey-request-timeout": "2500"}, remaining=1.0).deadline == pytest.approx(1001.0)
-    assert build().deadline is None
+def test_request_context_deadline_is_the_grpc_callers_and_the_timeout_header_is_per_attempt():
+    assert build({"x-portkey-request-timeout": "2500"}).deadline is None
+    assert build({"x-portkey-request-timeout": "2500"}).caller.timeout_ms == 2500
+    assert build(remaining=1.0).deadline == pytest.approx(1001.0)
+    assert build(request_timeout_ms=700).caller.timeout_ms == 700
 
 
 def test_request_context_custom_host_goes_through_the_ssrf_guard():
-    assert build({"x-portkey-custom-host": "http://127.0.0.1:9/v1/"}).target.base_url == "http://127.0.0.1:9/v1"
-    with pytest.raises(CustomHostBlocked):
+    assert target(build({"x-portkey-custom-host": "http://127.0.0.1:9/v1/"})).base_url == "http://127.0.0.1:9/v1"
+    with pytest.raises(CustomHostBlocked) as caught:
         build({"x-portkey-custom-host": "http://169.254.169.254/v1"})
+    assert caught.value.violations[0].field == "x-portkey-custom-host"
 
 
 def test_request_context_forwards_only_the_named_headers():
     ctx = build({"x-portkey-forward-headers": "X-Team, x-absent", "x-team": "blue", "x-other": "no"})
-    assert dict(ctx.target.forward_headers) == {"x-team": "blue"}
+    assert dict(target(ctx).forward_headers) == {"x-team": "blue"}
 
 
 def test_request_context_cache_force_refresh_by_presence():
@@ -83,9 +103,9 @@ def test_request_context_cache_force_refresh_by_presence():
 def test_request_context_config_header_supplies_provider_key_and_overrides():
     config = {"provider": "groq", "api_key": "gsk-1", "override_params": {"model": "llama"}, "request_timeout": 500}
     ctx = build({"x-portkey-config": orjson.dumps(config).decode(), "x-portkey-provider": ""})
-    assert (ctx.target.provider, ctx.target.api_key) == ("groq", "gsk-1")
-    assert dict(ctx.target.override_params) == {"model": "llama"}
-    assert ctx.deadline == pytest.approx(1000.5)
+    assert (target(ctx).provider, target(ctx).api_key) == ("groq", "gsk-1")
+    assert dict(target(ctx).override_params) == {"model": "llama"}
+    assert ctx.route.spec.timeout_ms == 500
 
 
 def test_request_context_single_strategy_inherits_down_the_tree():
@@ -95,9 +115,9 @@ def test_request_context_single_strategy_inherits_down_the_tree():
         "custom_host": "http://127.0.0.1:8000/v1",
         "targets": [{"provider": "openai", "override_params": {"model": "child"}}],
     }
-    target = build({"x-portkey-config": orjson.dumps(config).decode()}).target
-    assert dict(target.override_params) == {"temperature": 0, "model": "child"}
-    assert target.base_url == "http://127.0.0.1:8000/v1"
+    chosen = target(build({"x-portkey-config": orjson.dumps(config).decode()}))
+    assert dict(chosen.override_params) == {"temperature": 0, "model": "child"}
+    assert chosen.base_url == "http://127.0.0.1:8000/v1"
 
 
 @pytest.mark.parametrize(
@@ -117,21 +137,24 @@ def test_request_context_bad_config_names_the_path(config, path):
 
 def test_request_context_non_json_config_is_looked_up_by_id():
     settings = GatewaySettings(configs={"cheap": TargetConfig(provider="groq", api_key="gsk-2")})
-    assert build({"x-portkey-config": "cheap"}, settings=settings).target.provider == "groq"
+    assert target(build({"x-portkey-config": "cheap"}, settings=settings)).provider == "groq"
     with pytest.raises(InvalidConfig) as caught:
         build({"x-portkey-config": "pc-unknown"}, settings=settings)
     assert "neither a JSON config nor the id" in caught.value.message
 
 
-def test_request_context_strategies_beyond_single_are_refused_honestly():
-    config = '{"strategy": {"mode": "fallback"}, "targets": [{"provider": "openai"}, {"provider": "groq"}]}'
-    with pytest.raises(NotImplementedYet) as caught:
-        build({"x-portkey-config": config})
-    assert "'fallback' routing is not implemented yet" in caught.value.message
+def test_request_context_identical_configs_share_one_compiled_tree():
+    settings = GatewaySettings()
+    builder = RequestContextBuilder(settings, build_pipeline(settings, ProviderTransport()).routes)
+    first = '{"strategy": {"mode": "fallback"}, "targets": [{"provider": "openai"}, {"provider": "groq"}]}'
+    reordered = '{"targets": [{"provider": "openai"}, {"provider": "groq"}], "strategy": {"mode": "fallback"}}'
+    trees = [builder.build(CallOptions(headers={**BASE, "x-portkey-config": text}), None, 0.0).route
+             for text in (first, reordered, first)]
+    assert isinstance(trees[0], Fallback) and trees[0] is trees[1] is trees[2]
 
 
 def test_request_context_typed_routing_config_validates_like_json():
     ctx = build(routing_config={"provider": "deepseek", "api_key": "dk"})
-    assert (ctx.target.provider, ctx.target.api_key) == ("deepseek", "dk")
+    assert (target(ctx).provider, target(ctx).api_key) == ("deepseek", "dk")
     with pytest.raises(InvalidConfig):
         build(routing_config={"provider": "deepseek", "typo": 1})

@@ -238,25 +238,25 @@ def test_openai_stream_decoder_raises_on_an_in_band_error_event():
 
 ERRORS = [
     (429, {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}},
-     {"retry-after-ms": "1500"}, e.RateLimited, True, 1.5),
+     {"retry-after-ms": "1500"}, e.RateLimited, 429, 1.5),
     (429, {"error": {"message": "slow", "type": "requests", "param": None, "code": None}},
-     {"retry-after": "2"}, e.RateLimited, True, 2.0),
+     {"retry-after": "2"}, e.RateLimited, 429, 2.0),
     (400, {"error": {"message": "bad", "type": "invalid_request_error", "param": "messages", "code": None}},
-     {}, e.ProviderRejected, False, None),
+     {}, e.ProviderRejected, 400, None),
     (401, {"error": {"message": "key", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}},
-     {}, e.ProviderRejected, False, None),
+     {}, e.ProviderRejected, 401, None),
     (500, {"error": {"message": "boom", "type": "server_error", "param": None, "code": None}},
-     {}, e.ProviderRejected, True, None),
-    (502, "<html>Bad Gateway</html>", {}, e.ProviderRejected, True, None),
+     {}, e.ProviderRejected, 500, None),
+    (502, "<html>Bad Gateway</html>", {}, e.ProviderRejected, 502, None),
 ]
 
 
-@pytest.mark.parametrize(("status", "body", "headers", "kind", "retryable", "retry_after"), ERRORS)
-def test_openai_decode_error_by_status(status, body, headers, kind, retryable, retry_after):
+@pytest.mark.parametrize(("status", "body", "headers", "kind", "http_status", "retry_after"), ERRORS)
+def test_openai_decode_error_by_status(status, body, headers, kind, http_status, retry_after):
     raw = body.encode() if isinstance(body, str) else orjson.dumps(body)
     error = OPENAI.decode_error(status, raw, headers)
     assert type(error) is kind
-    assert (error.status, error.retryable, error.retry_after, error.provider) == (status, retryable, retry_after,
+    assert (error.status, error.http_status, error.retry_after, error.provider) == (status, http_status, retry_after,
                                                                                  "openai")
     if isinstance(body, dict):
         assert error.message == f"openai error: {body['error']['message']}"

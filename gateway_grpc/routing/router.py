@@ -1,0 +1,185 @@
+"""The router stage and its compiled configs.
+
+RouteTable holds the trees: the file's named configs and default config, compiled at start-up, and per-request
+configs compiled on first sight and kept in a bounded LRU keyed by the hash of their canonical JSON, so nothing is
+validated or merged again for a config seen before. RouterStage runs a call's tree (ctx.route); a stream is
+"primed" (its first chunk read) inside the tree, so retries and fallbacks happen only before the first chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import orjson
+
+from gateway_grpc.config import GatewaySettings, TargetConfig, validate_request_config
+from gateway_grpc.errors import InvalidConfig
+from gateway_grpc.routing.nodes import Node
+from gateway_grpc.routing.plan import Planner
+from gateway_grpc.types import (
+    CallContext,
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ModelInfo,
+    TextPart,
+)
+
+
+class RouteTable:
+    """Every compiled tree the gateway routes by; `InvalidConfig` (naming the path) for a bad one."""
+
+    def __init__(self, settings: GatewaySettings, planner: Planner) -> None:
+        self._planner = planner
+        self._named = {name: planner.compile(config, f"configs.{name}") for name, config in settings.configs.items()}
+        default = settings.default_config
+        self.default = planner.compile(default or TargetConfig(), "default_config")
+        self._compiled: OrderedDict[bytes, Node] = OrderedDict()
+        self._size = settings.routing.compiled_config_cache_size
+
+    def named(self, config_id: str, field: str) -> Node:
+        node = self._named.get(config_id)
+        if node is None:
+            raise InvalidConfig.field(
+                field, f"{config_id!r} is neither a JSON config nor the id of a configured config")
+        return node
+
+    def from_json(self, text: str, field: str) -> Node:
+        try:
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidConfig.field(field, f"not valid JSON ({exc})") from exc
+        return self.from_mapping(raw, field)
+
+    def from_mapping(self, raw: Any, field: str) -> Node:
+        """The tree of a config object; compiled once per distinct canonical JSON."""
+        if not isinstance(raw, dict):
+            raise InvalidConfig.field(field, "must be a JSON object")
+        digest = hashlib.blake2b(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+        node = self._compiled.get(digest)
+        if node is not None:
+            self._compiled.move_to_end(digest)
+            return node
+        node = self._planner.compile(validate_request_config(raw, field), field)
+        self._compiled[digest] = node
+        if len(self._compiled) > self._size:
+            self._compiled.popitem(last=False)
+        return node
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+
+# ---- the operations a tree routes ----------------------------------------------------------------------------------
+
+
+def _message_view(message: Any) -> dict[str, Any]:
+    content = message.content
+    if isinstance(content, tuple):
+        content = "".join(part.text for part in content if isinstance(part, TextPart))
+    return {"role": message.role, "content": content}
+
+
+class ChatOp:
+    """A chat completion; `params()` is the body as conditional routing sees it (`params.*`)."""
+
+    __slots__ = ("request",)
+    stream = False
+
+    def __init__(self, request: ChatRequest) -> None:
+        self.request = request
+
+    def __call__(self, handler: Any, ctx: CallContext) -> Any:
+        return handler.complete(self.request, ctx)
+
+    def params(self) -> Mapping[str, Any]:
+        request = self.request
+        view: dict[str, Any] = {**request.extra, **request.params, "model": request.model, "stream": self.stream}
+        view["messages"] = [_message_view(m) for m in request.messages]
+        if request.response_format is not None:
+            view["response_format"] = {"type": request.response_format.type}
+        return view
+
+
+class PrimedStream:
+    """A stream whose first chunk has arrived (None: the stream was empty), and the rest of it."""
+
+    __slots__ = ("first", "rest")
+
+    def __init__(self, first: ChatChunk | None, rest: AsyncIterator[ChatChunk]) -> None:
+        self.first = first
+        self.rest = rest
+
+
+class StreamOp(ChatOp):
+    __slots__ = ()
+    stream = True
+
+    async def __call__(self, handler: Any, ctx: CallContext) -> PrimedStream:  # type: ignore[override]
+        chunks = handler.stream(self.request, ctx)
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            return PrimedStream(None, chunks)
+        except BaseException:
+            await chunks.aclose()
+            raise
+        return PrimedStream(first, chunks)
+
+
+class EmbedOp:
+    __slots__ = ("request",)
+
+    def __init__(self, request: EmbeddingsRequest) -> None:
+        self.request = request
+
+    def __call__(self, handler: Any, ctx: CallContext) -> Any:
+        return handler.embed(self.request, ctx)
+
+    def params(self) -> Mapping[str, Any]:
+        request = self.request
+        view: dict[str, Any] = {**request.extra, "model": request.model, "input": list(request.inputs)}
+        if request.dimensions is not None:
+            view["dimensions"] = request.dimensions
+        if request.user:
+            view["user"] = request.user
+        return view
+
+
+class ModelsOp:
+    __slots__ = ()
+
+    def __call__(self, handler: Any, ctx: CallContext) -> Any:
+        return handler.list_models(ctx)
+
+    def params(self) -> Mapping[str, Any]:
+        return {}
+
+
+class RouterStage:
+    """The pipeline's router: runs each call through its compiled tree (ctx.route)."""
+
+    async def complete(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
+        return await ctx.route.run(ChatOp(request), ctx)
+
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
+        primed: PrimedStream = await ctx.route.run(StreamOp(request), ctx)
+        try:
+            if primed.first is None:
+                return
+            yield primed.first
+            async for chunk in primed.rest:
+                yield chunk
+        finally:
+            await primed.rest.aclose()  # type: ignore[attr-defined]
+
+    async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
+        return await ctx.route.run(EmbedOp(request), ctx)
+
+    async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
+        return await ctx.route.run(ModelsOp(), ctx)
