@@ -5,12 +5,15 @@ Routes only: JSON translation lives in openai_*.py, error mapping in errors.py, 
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -138,6 +141,16 @@ async def healthz(request: Request) -> Response:
     return _json({"status": "ok"})
 
 
+async def metrics(request: Request) -> Response:
+    """Prometheus text format: the merged metrics of every process sharing PROMETHEUS_MULTIPROC_DIR (`gateway up`
+    sets it); empty when the variable is unset."""
+    registry = CollectorRegistry()
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        MultiProcessCollector(registry, path=directory)
+    return Response(generate_latest(registry), 200, media_type=CONTENT_TYPE_LATEST)
+
+
 # --- errors ----------------------------------------------------------------------------------------------------------
 
 
@@ -169,6 +182,7 @@ def routes() -> list[Route]:
     table = [
         Route("/", root, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),

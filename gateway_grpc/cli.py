@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
 import pathlib
 import shutil
 import sys
@@ -65,8 +66,17 @@ def _up(args: argparse.Namespace) -> int:
     layout = _layout(args)
     rendered = _render(args, layout)
     with tempfile.TemporaryDirectory(prefix="gateway-envoy-") as directory:
+        _share_metrics(pathlib.Path(directory) / "metrics")
         stack = build_stack(layout, settings, args, envoy_config.write(rendered, directory))
         return asyncio.run(supervise(stack, functools.partial(print_banner, layout, stack)))
+
+
+def _share_metrics(directory: pathlib.Path) -> None:
+    """Children write their Prometheus metrics to one directory the edge merges at GET /metrics (unless the operator
+    already chose one)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        directory.mkdir()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def _settings(path: str | None) -> GatewaySettings:

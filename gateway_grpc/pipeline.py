@@ -17,6 +17,7 @@ from typing import Protocol
 
 from gateway_grpc.config import GatewaySettings
 from gateway_grpc.host_guard import HostGuard
+from gateway_grpc.metrics import RoutingMetrics
 from gateway_grpc.providers.call import ProviderCall
 from gateway_grpc.providers.transport import ProviderTransport
 from gateway_grpc.retry import Backoff, RetryStage
@@ -86,6 +87,7 @@ class Pipeline:
     handler: Handler
     routes: RouteTable
     breakers: CircuitBreakers
+    metrics: RoutingMetrics
 
 
 def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, rng: random.Random | None = None,
@@ -98,9 +100,10 @@ def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, r
     routing = settings.routing
     backoff = Backoff(routing.retry_backoff_base_ms / 1000, routing.retry_backoff_cap_ms / 1000,
                       routing.retry_after_budget_ms / 1000)
-    breakers = CircuitBreakers(clock, routing.circuit_breaker_max_targets)
+    metrics = RoutingMetrics()
+    breakers = CircuitBreakers(clock, routing.circuit_breaker_max_targets, metrics.circuit)
     planner = Planner(HostGuard(settings.security.custom_host_allowlist),
                       RetryStage(ProviderCall(transport), backoff, rng, sleep), breakers, rng, clock,
-                      routing.circuit_breaker)
+                      routing.circuit_breaker, metrics)
     routes = RouteTable(settings, planner)
-    return Pipeline(GuardrailStage(CacheStage(RouterStage())), routes, breakers)
+    return Pipeline(GuardrailStage(CacheStage(RouterStage())), routes, breakers, metrics)

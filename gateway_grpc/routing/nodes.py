@@ -77,15 +77,23 @@ class LeafSpec:
     circuit: CircuitPolicy | None = None
 
 
+class AttemptObserver(Protocol):
+    def attempt(self, provider: str, status: int, retry: int) -> None:
+        """Called after every upstream try (metrics)."""
+        ...
+
+
 class Leaf:
     """Calls one target: builds it from the spec and the caller's inputs, honours its breaker, retries, records."""
 
-    def __init__(self, spec: LeafSpec, retry: RetryStage, breakers: CircuitBreakers, clock: Callable[[], float]):
+    def __init__(self, spec: LeafSpec, retry: RetryStage, breakers: CircuitBreakers, clock: Callable[[], float],
+                 observer: AttemptObserver | None = None) -> None:
         self.path = spec.path
         self.spec = spec
         self._retry = retry
         self._breakers = breakers
         self._clock = clock
+        self._observer = observer
 
     def target(self, caller: CallerInputs) -> Target:
         spec = self.spec
@@ -143,10 +151,13 @@ class Leaf:
         return attempt
 
     def _settle(self, ctx: CallContext, key: str, error: ProviderError | None, retry: int, started: float) -> None:
-        elapsed = (self._clock() - started) * 1000
-        ctx.log.attempts.append(_record(self.path, ctx.target.provider if ctx.target else "", error, retry, elapsed))
+        record = _record(self.path, ctx.target.provider if ctx.target else "", error, retry,
+                         (self._clock() - started) * 1000)
+        ctx.log.attempts.append(record)
         if self.spec.circuit:
-            self._breakers.record(key, self.spec.circuit, error.http_status if error else 200)
+            self._breakers.record(key, self.spec.circuit, record.status)
+        if self._observer is not None:
+            self._observer.attempt(record.provider, record.status, retry)
 
 
 def _record(path: str, provider: str, error: ProviderError | None, retry: int, elapsed_ms: float) -> AttemptRecord:

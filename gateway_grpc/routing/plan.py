@@ -19,7 +19,7 @@ from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.retry import DEFAULT_RETRY_STATUSES, MAX_RETRIES, NO_RETRY, RetryPolicy, RetryStage
 from gateway_grpc.routing.circuit import CircuitBreakers, CircuitPolicy
 from gateway_grpc.routing.conditions import compile_query
-from gateway_grpc.routing.nodes import Conditional, Fallback, Leaf, LeafSpec, LoadBalance, Node
+from gateway_grpc.routing.nodes import AttemptObserver, Conditional, Fallback, Leaf, LeafSpec, LoadBalance, Node
 from gateway_grpc.types import EMPTY
 
 ROOT = "config"  # Portkey's name for the root in x-portkey-last-used-option-index
@@ -62,7 +62,9 @@ class Planner:
     """Built once at start-up with what leaves need (retry stage, breakers, clock, RNG, host guard)."""
 
     def __init__(self, guard: HostGuard, retry: RetryStage, breakers: CircuitBreakers, rng: random.Random,
-                 clock: Callable[[], float], default_circuit: CircuitBreakerConfig | None = None) -> None:
+                 clock: Callable[[], float], default_circuit: CircuitBreakerConfig | None = None,
+                 observer: AttemptObserver | None = None) -> None:
+        self._observer = observer
         self._guard = guard
         self._retry = retry
         self._breakers = breakers
@@ -83,6 +85,7 @@ class Planner:
             return self._leaf(config, where, source, cb, nested)
         if strategy is not None and strategy.cb_config is not None:
             cb = strategy.cb_config
+        _target_names(config.targets, source + where)  # unique names, whatever the strategy
         children = [self._node(inherit(config, child), f"{where}.targets[{i}]", source, cb, nested=True)
                     for i, child in enumerate(config.targets)]
         mode = strategy.mode if strategy else "single"
@@ -111,7 +114,7 @@ class Planner:
             strict_open_ai_compliance=config.strict_open_ai_compliance,
             circuit=circuit_policy(cb),
         )
-        return Leaf(spec, self._retry, self._breakers, self._clock)
+        return Leaf(spec, self._retry, self._breakers, self._clock, self._observer)
 
     # ---- strategies ----
 

@@ -41,3 +41,33 @@ def test_portkey_sdk_bad_config_is_a_400_naming_the_path(gateway_stack):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert getattr(caught.value, "status_code", None) == 400
     assert "x-portkey-config.retry.attempts" in str(caught.value)
+
+
+def _target(upstream, model: str, **extra) -> dict:
+    return {"provider": "openai", "api_key": "sk-test", "custom_host": upstream.base_url,
+            "override_params": {"model": model}, **extra}
+
+
+def test_portkey_sdk_fallback_config_answers_from_the_next_target(gateway_stack, upstream):
+    config = {"strategy": {"mode": "fallback", "on_status_codes": [429, 503]},
+              "targets": [_target(upstream, "gpt-4o-mini+error-503"), _target(upstream, "gpt-4o-mini")]}
+    client = Portkey(base_url=gateway_stack.openai_url, api_key="pk-unused", config=config)
+    completion = client.chat.completions.create(model="ignored", messages=[{"role": "user", "content": "fb"}])
+    assert completion.choices[0].message.content == "Echo: fb"
+    headers = completion.get_headers()
+    assert headers["last-used-option-index"] == "config.targets[1]" and headers["retry-attempt-count"] == "0"
+    assert (upstream.calls("gpt-4o-mini+error-503"), upstream.calls("gpt-4o-mini")) == (1, 1)
+
+
+def test_portkey_sdk_loadbalance_config_with_a_nested_fallback_and_retry(gateway_stack, upstream):
+    nested = {"strategy": {"mode": "fallback"}, "weight": 1, "retry": {"attempts": 1},
+              "targets": [_target(upstream, "gpt-4o-mini+error-500"), _target(upstream, "gpt-4o-mini+flaky-1")]}
+    config = {"strategy": {"mode": "loadbalance"},
+              "targets": [nested, _target(upstream, "gpt-4o-mini+chunks-2", weight=0)]}
+    client = Portkey(base_url=gateway_stack.openai_url, api_key="pk-unused", config=config)
+    chunks = list(client.chat.completions.create(model="ignored", stream=True,
+                                                 messages=[{"role": "user", "content": "lb"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Echo: lb"
+    # the first target failed twice (a try and a retry), the second once (flaky), then answered on its retry
+    assert upstream.calls("gpt-4o-mini+error-500") == 2 and upstream.calls("gpt-4o-mini+flaky-1") == 2
+    assert upstream.calls("gpt-4o-mini+chunks-2") == 0  # weight 0: never chosen
