@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gateway_grpc.errors import ProviderError
@@ -104,6 +104,6 @@ def _past_deadline(ctx: CallContext, wake: float) -> bool:
 def _armed(ctx: CallContext, now: float) -> CallContext:
     """The context of one try: its first-byte deadline is `attempt_timeout` from now, capped by the call's."""
     if ctx.attempt_timeout is None:
-        return replace(ctx, attempt_deadline=ctx.deadline)
+        return ctx.armed(ctx.deadline)
     deadline = now + ctx.attempt_timeout
-    return replace(ctx, attempt_deadline=deadline if ctx.deadline is None else min(deadline, ctx.deadline))
+    return ctx.armed(deadline if ctx.deadline is None else min(deadline, ctx.deadline))

@@ -341,3 +341,15 @@ class CallContext:
     log: RouteLog = field(default_factory=RouteLog)
     attempt_timeout: float | None = None  # seconds to the first byte, and between stream chunks, per attempt
     attempt_deadline: float | None = None  # this attempt's first-byte deadline (already capped by `deadline`)
+
+    def for_target(self, target: Target, attempt_timeout: float | None, strict: bool) -> CallContext:
+        """The copy a routing leaf hands down (`dataclasses.replace` costs ~5 us on this hot path; this ~1 us)."""
+        return CallContext(self.trace_id, self.deadline, self.metadata, target, strict, self.cache_force_refresh,
+                           self.response_headers, self.caller, self.route, self.request_path, self.log,
+                           attempt_timeout, self.attempt_deadline)
+
+    def armed(self, attempt_deadline: float | None) -> CallContext:
+        """The copy for one try of a target, with its first-byte deadline."""
+        return CallContext(self.trace_id, self.deadline, self.metadata, self.target, self.strict_open_ai_compliance,
+                           self.cache_force_refresh, self.response_headers, self.caller, self.route,
+                           self.request_path, self.log, self.attempt_timeout, attempt_deadline)

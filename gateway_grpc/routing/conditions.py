@@ -16,10 +16,14 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Final
 
+import regex
+
 from gateway_grpc.errors import InvalidConfig
 
 ROOTS: Final = ("metadata", "params", "url")
 MAX_DEPTH: Final = 32  # nested $and/$or levels; bounds recursion at compile and match time
+MAX_PATTERN_CHARS: Final = 1024
+REGEX_TIMEOUT_S: Final = 0.005  # per match; a pattern that backtracks longer counts as no match
 
 # JavaScript parseFloat: skip JS white space, then the longest StrDecimalLiteral prefix.
 _FLOAT_PREFIX: Final = re.compile(
@@ -154,16 +158,25 @@ def _build_member(expected: bool, operand: Any, where: str) -> Test:
 
 
 def _build_regex(operand: Any, where: str) -> Test:
+    """Patterns come from callers' configs, so matching is bounded: the `regex` engine's timeout turns a
+    catastrophic-backtracking pattern into "no match" instead of a stalled worker."""
     if not isinstance(operand, str):
         raise InvalidConfig.field(where, f"must be a string pattern, got {type(operand).__name__}")
+    if len(operand) > MAX_PATTERN_CHARS:
+        raise InvalidConfig.field(where, f"pattern longer than {MAX_PATTERN_CHARS} characters")
     try:
-        search = re.compile(operand).search
-    except (re.error, OverflowError, RecursionError) as exc:
+        search = regex.compile(operand, regex.VERSION0).search
+    except (regex.error, OverflowError, RecursionError) as exc:
         raise InvalidConfig.field(where, f"invalid regular expression: {exc}") from None
 
     def test(value: Any) -> bool:
         text = _js_string(value)
-        return text is not None and search(text) is not None
+        if text is None:
+            return False
+        try:
+            return search(text, timeout=REGEX_TIMEOUT_S) is not None
+        except TimeoutError:
+            return False
 
     return test
 

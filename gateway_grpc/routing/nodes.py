@@ -11,7 +11,7 @@ import hashlib
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -127,10 +127,8 @@ class Leaf:
             ctx.log.attempts.append(_record(spec.path, target.provider, error, 0, 0.0))
             raise error
         timeout_ms = ctx.caller.timeout_ms or spec.timeout_ms
-        strict = ctx.caller.strict_open_ai_compliance
-        attempt = replace(ctx, target=target, attempt_timeout=timeout_ms / 1000 if timeout_ms else None,
-                          strict_open_ai_compliance=strict if strict is not None else spec.strict_open_ai_compliance
-                          if spec.strict_open_ai_compliance is not None else True)
+        strict = _first_set(ctx.caller.strict_open_ai_compliance, spec.strict_open_ai_compliance, True)
+        attempt = ctx.for_target(target, timeout_ms / 1000 if timeout_ms else None, strict)
         return await self._retry.run(self._recorded(op, key), attempt, spec.retry)
 
     def _recorded(self, op: RouteOp[T], key: str) -> Callable[[Any, CallContext], Awaitable[T]]:
@@ -158,6 +156,10 @@ class Leaf:
             self._breakers.record(key, self.spec.circuit, record.status)
         if self._observer is not None:
             self._observer.attempt(record.provider, record.status, retry)
+
+
+def _first_set(*values: bool | None) -> bool:
+    return next(value for value in values if value is not None)
 
 
 def _record(path: str, provider: str, error: ProviderError | None, retry: int, elapsed_ms: float) -> AttemptRecord:

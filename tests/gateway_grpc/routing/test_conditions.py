@@ -163,7 +163,8 @@ ERROR_ROWS = [
     ({"metadata.tier": {"$nin": 5}}, f"{WHERE}.metadata.tier.$nin", "must be a list"),
     ({"metadata.a": 1, "params.b": {"$in": 3}}, f"{WHERE}.params.b.$in", "must be a list"),
     ({"params.model": {"$regex": "("}}, f"{WHERE}.params.model.$regex", "invalid regular expression: missing )"),
-    ({"params.model": {"$regex": "(?<name>a)"}}, f"{WHERE}.params.model.$regex", "invalid regular expression"),
+    ({"params.model": {"$regex": "[z-a]"}}, f"{WHERE}.params.model.$regex", "invalid regular expression"),
+    ({"params.model": {"$regex": "a" * 1025}}, f"{WHERE}.params.model.$regex", "longer than 1024"),
     ({"params.model": {"$regex": "a{99999999999}"}}, f"{WHERE}.params.model.$regex", "invalid regular expression"),
     ({"params.model": {"$regex": 5}}, f"{WHERE}.params.model.$regex", "must be a string"),
     ({"user.tier": "gold"}, f"{WHERE}.user.tier", "unknown query key 'user.tier'"),
@@ -247,3 +248,15 @@ def test_query_is_immutable_and_missing_is_named():
     with pytest.raises(FrozenInstanceError):
         query.clauses = ()
     assert repr(MISSING) == "MISSING"
+
+
+def test_regex_accepts_javascript_named_groups():
+    query = compile_query({"params.model": {"$regex": "^(?<family>gpt)-"}}, WHERE)
+    assert query.matches(lambda path: "gpt-4o")
+
+
+def test_regex_catastrophic_backtracking_is_cut_short_as_no_match():
+    query = compile_query({"metadata.x": {"$regex": "^(a+)+$"}}, WHERE)
+    hostile = "a" * 64 + "!"  # 2**64 paths for a backtracking engine; the engine's timeout stops it
+    assert query.matches(lambda path: hostile) is False
+    assert query.matches(lambda path: "aaaa") is True
