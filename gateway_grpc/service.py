@@ -82,8 +82,9 @@ def stream_error(error: e.GatewayError) -> chat_pb2.StreamChatCompletionResponse
     """The in-band event that ends a stream which already sent chunks."""
     meta = _error_metadata(error)
     code = grpc_code(error)
+    http_status = error.http_status if isinstance(error, e.ProviderError) else 0  # as on a unary call
     return chat_pb2.StreamChatCompletionResponse(error=chat_pb2.StreamError(
-        code=code.value[0], http_status=int(meta.get("upstream_status", 0)), message=error.message,
+        code=code.value[0], http_status=http_status, message=error.message,
         type=meta.get("type", ""), param=meta.get("param", ""), error_code=meta.get("code", ""), reason=error.reason,
         provider=meta.get("provider", ""),
     ))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from gateway_grpc.errors import InvalidRequest, ProviderUnavailable
+from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderUnavailable
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.providers.base import Provider
 from gateway_grpc.providers.sse import SseDecoder
@@ -19,6 +19,16 @@ from gateway_grpc.types import (
     ModelInfo,
     Target,
 )
+
+_PREVIEW_BYTES = 200
+
+
+def _unfinished(provider: str, seen_event: bool, head: bytes) -> ProviderUnavailable | ProviderBadResponse:
+    """A stream that ended without its end marker: cut short (503), or never an event stream at all (502)."""
+    if head and not seen_event:
+        preview = head.decode("utf-8", "replace")
+        return ProviderBadResponse(f"Invalid response received from {provider}: {preview}", provider=provider)
+    return ProviderUnavailable(f"{provider} closed the stream before it finished", provider=provider)
 
 
 def _limit_ms(ctx: CallContext) -> int | None:
@@ -56,17 +66,21 @@ class ProviderCall:
             if upstream.status >= 400:
                 raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
             decoder, framer = provider.chat_stream_decoder(), SseDecoder()
+            head, seen = b"", False  # the body's first bytes, and whether any SSE event came
             async for data in upstream.iter_bytes(ctx.attempt_timeout, ctx.deadline):
+                head = head or data[:_PREVIEW_BYTES]
                 for event in framer.feed(data):
+                    seen = True
                     for chunk in decoder.decode(event):
                         yield chunk
                 if decoder.done:
                     return
             for event in framer.flush():
+                seen = True
                 for chunk in decoder.decode(event):
                     yield chunk
         if not decoder.done:
-            raise ProviderUnavailable(f"{provider.name} closed the stream before it finished", provider=provider.name)
+            raise _unfinished(provider.name, seen, head)
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
         provider, target = _provider(ctx)
