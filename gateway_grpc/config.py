@@ -1,16 +1,14 @@
 """Configuration, strict at load time: the gateway's YAML file and Portkey routing configs (`x-portkey-config`).
 
-Pydantic models with unknown keys forbidden; every error names its path. Nothing here runs per request except
-`parse_request_config`, whose results are memoised by the config text (bounded).
+Pydantic models with unknown keys forbidden; every error names its path. Nothing here runs per request:
+`validate_request_config` runs once per distinct request config (routing/router.py keeps the compiled trees).
 """
 
 from __future__ import annotations
 
-import functools
 import pathlib
 from typing import Annotated, Any, Literal
 
-import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -188,16 +186,6 @@ def load_settings(path: str | pathlib.Path | None) -> GatewaySettings:
         return GatewaySettings.model_validate(raw)
     except ValidationError as exc:
         raise _invalid(f"invalid config file {path}", _violations(exc, "config")) from exc
-
-
-@functools.lru_cache(maxsize=256)
-def parse_request_config(text: str, field: str = "x-portkey-config") -> TargetConfig:
-    """A routing config from JSON text; InvalidConfig (a 400) names each bad path. Memoised by text."""
-    try:
-        raw = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidConfig.field(field, f"not valid JSON ({exc})") from exc
-    return validate_request_config(raw, field)
 
 
 def validate_request_config(raw: Any, field: str) -> TargetConfig:
