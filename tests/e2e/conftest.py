@@ -6,11 +6,9 @@ Both check on teardown that the supervisor left no child process behind.
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 
-from tests.e2e.stack import RunningStack, launch
+from tests.e2e.stack import RunningStack, launch, stop_and_check
 
 
 @pytest.fixture(scope="session")
@@ -23,13 +21,7 @@ def gateway_stack() -> RunningStack:
     try:
         yield stack
     finally:
-        if stack.process.poll() is None:
-            code = stack.stop(signal.SIGTERM)
-            survivors = stack.survivors()
-            if code != 0 or survivors:
-                stack.force_stop()
-            assert code == 0, f"gateway up exited {code} on SIGTERM\n{stack.output()}"
-            assert not survivors, f"left running: {survivors}\n{stack.output()}"
+        stop_and_check(stack)
 
 
 @pytest.fixture

@@ -199,3 +199,15 @@ def launch(*args: str, port: int | None = None, wait: bool = True) -> RunningSta
                                  f"(exit {process.returncode})\n{stack.output()}")
         stack.pids = {m["name"]: int(m["pid"]) for m in map(_PID_LINE.match, stack.stdout) if m}
     return stack
+
+
+def stop_and_check(stack: RunningStack) -> None:
+    """Stop a still-running stack with SIGTERM; assert exit code 0 and that no child survives (forcing them down)."""
+    if stack.process.poll() is not None:
+        return
+    code = stack.stop(signal.SIGTERM)
+    survivors = stack.survivors()
+    if code != 0 or survivors:
+        stack.force_stop()
+    assert code == 0, f"gateway up exited {code} on SIGTERM\n{stack.output()}"
+    assert not survivors, f"left running: {survivors}\n{stack.output()}"

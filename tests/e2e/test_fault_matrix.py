@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import signal
 import time
 from typing import Any
 
@@ -36,7 +35,7 @@ from tests.e2e.fault_matrix import (
     config,
     expect,
 )
-from tests.e2e.stack import RunningStack, free_port, launch
+from tests.e2e.stack import RunningStack, free_port, launch, stop_and_check
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30, func_only=True)]
 
@@ -58,13 +57,7 @@ def stack(tmp_path_factory) -> RunningStack:
     try:
         yield running
     finally:
-        if running.process.poll() is None:
-            code = running.stop(signal.SIGTERM)
-            survivors = running.survivors()
-            if code != 0 or survivors:
-                running.force_stop()
-            assert code == 0, f"gateway up exited {code} on SIGTERM\n{running.output()}"
-            assert not survivors, f"left running: {survivors}\n{running.output()}"
+        stop_and_check(running)
 
 
 @pytest.fixture(scope="module")
