@@ -68,7 +68,7 @@ class RetryStage:
             except ProviderError as error:
                 wait = self._wait(error, retry, policy, budget)
                 if wait is None or _past_deadline(ctx, loop.time() + wait):
-                    ctx.log.retries = -1 if wait is not None or _exhausted(error, retry, policy) else retry
+                    ctx.log.retries = -1 if wait is not None or _exhausted(error, policy) else retry
                     raise
                 if _uses_retry_after(error, policy):
                     budget -= wait
@@ -92,7 +92,7 @@ def _uses_retry_after(error: ProviderError, policy: RetryPolicy) -> bool:
     return policy.use_retry_after and error.retry_after is not None and error.http_status in RETRY_AFTER_STATUSES
 
 
-def _exhausted(error: ProviderError, retry: int, policy: RetryPolicy) -> bool:
+def _exhausted(error: ProviderError, policy: RetryPolicy) -> bool:
     """Portkey's -1: retrying stopped while the failure was still one the policy retries."""
     return policy.attempts > 0 and error.http_status in policy.statuses
 
