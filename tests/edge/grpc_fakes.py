@@ -123,7 +123,16 @@ class EchoGateway(gateway_service_pb2_grpc.GatewayServiceServicer):
 
     async def StreamChatCompletion(self, request, context):
         await self._begin(request, context)
-        model = request.request.model
+        try:
+            async for message in self._stream(request.request.model, context):
+                yield message
+        except (asyncio.CancelledError, GeneratorExit):
+            # grpc.aio cancels the task when it is awaiting inside the servicer, and closes the generator when it
+            # was cancelled between messages (while sending one): both are a cancelled call
+            self.cancelled.set()
+            raise
+
+    async def _stream(self, model: str, context):
         if model == "fail-first":
             await abort_with(context, RATE_LIMITED)
         if model == "slow-first":
