@@ -106,13 +106,42 @@ class TargetConfig(BaseModel):
     vertex_project_id: str | None = None
     vertex_region: str | None = None
     vertex_service_account_json: dict[str, Any] | str | None = Field(default=None, repr=False)
+    azure_ad_token: str | None = Field(default=None, repr=False)
+    anthropic_version: str | None = None
+    anthropic_beta: str | None = None
 
 
 PROVIDER_OPTION_FIELDS = (
     "api_version", "resource_name", "deployment_id", "openai_organization", "openai_project", "azure_model_name",
     "azure_auth_mode", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region",
-    "aws_role_arn", "aws_auth_type", "aws_external_id", "vertex_project_id", "vertex_region",
+    "aws_role_arn", "aws_auth_type", "aws_external_id", "vertex_project_id", "vertex_region", "azure_ad_token",
+    "anthropic_version", "anthropic_beta",
 )
+# Portkey's provider headers (contract §2.1) -> the provider option each one sets.
+PROVIDER_OPTION_HEADERS = {
+    "x-portkey-openai-organization": "openai_organization",
+    "x-portkey-openai-project": "openai_project",
+    "x-portkey-azure-resource-name": "resource_name",
+    "x-portkey-azure-deployment-id": "deployment_id",
+    "x-portkey-azure-api-version": "api_version",
+    "x-portkey-azure-model-name": "azure_model_name",
+    "x-portkey-azure-auth-mode": "azure_auth_mode",
+    "x-portkey-azure-ad-token": "azure_ad_token",
+    "x-portkey-aws-access-key-id": "aws_access_key_id",
+    "x-portkey-aws-secret-access-key": "aws_secret_access_key",
+    "x-portkey-aws-session-token": "aws_session_token",
+    "x-portkey-aws-region": "aws_region",
+    "x-portkey-aws-role-arn": "aws_role_arn",
+    "x-portkey-aws-auth-type": "aws_auth_type",
+    "x-portkey-aws-external-id": "aws_external_id",
+    "x-portkey-vertex-project-id": "vertex_project_id",
+    "x-portkey-vertex-region": "vertex_region",
+    # accepted with or without the prefix (contract §2: unprefixed for Claude Code)
+    "anthropic-version": "anthropic_version",
+    "x-portkey-anthropic-version": "anthropic_version",
+    "anthropic-beta": "anthropic_beta",
+    "x-portkey-anthropic-beta": "anthropic_beta",
+}
 
 
 class ServerSettings(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from gateway_grpc.config import GatewaySettings
+from gateway_grpc.config import PROVIDER_OPTION_HEADERS, GatewaySettings
 from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.providers import PROVIDERS
@@ -99,6 +99,8 @@ class RequestContextBuilder:
             api_key=_bearer(headers.get("authorization", "")),
             base_url=self._guard.check(custom_host, "x-portkey-custom-host") if custom_host else "",
             forward_headers=names,
+            provider_options={option: headers[name] for name, option in PROVIDER_OPTION_HEADERS.items()
+                              if name in headers} or EMPTY,
             timeout_ms=options.request_timeout_ms or self._timeout_header(headers),
             strict_open_ai_compliance=strict if strict is not None else _bool_header(
                 headers, "x-portkey-strict-open-ai-compliance"),

@@ -278,7 +278,7 @@ class Target:
     api_key: str = field(default="", repr=False)
     base_url: str = ""  # custom host, already SSRF-checked; empty means the provider's default
     override_params: Mapping[str, Any] = EMPTY
-    provider_options: Mapping[str, str] = EMPTY
+    provider_options: Mapping[str, str] = field(default=EMPTY, repr=False)  # may hold credentials (aws_*, ...)
     forward_headers: Mapping[str, str] = field(default=EMPTY, repr=False)  # header name -> value, sent as is
 
 
@@ -290,6 +290,7 @@ class CallerInputs:
     api_key: str = field(default="", repr=False)
     base_url: str = ""  # x-portkey-custom-host, already SSRF-checked
     forward_headers: tuple[str, ...] = ()  # names (lower case)
+    provider_options: Mapping[str, str] = field(default=EMPTY, repr=False)  # from Portkey's provider headers
     timeout_ms: int | None = None  # x-portkey-request-timeout: overrides every target's request_timeout
     strict_open_ai_compliance: bool | None = None
     headers: Mapping[str, str] = field(default=EMPTY, repr=False)  # the call's metadata, lower-case keys

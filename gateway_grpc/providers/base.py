@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway_grpc.errors import ProviderError
 from gateway_grpc.types import (
@@ -37,19 +37,24 @@ class SseEvent:
 
 
 class StreamDecoder(Protocol):
-    """Per-stream state (tool-call indices, usage, ids) for turning upstream events into chunks."""
+    """Per-stream state (tool-call indices, usage, ids) for turning upstream events into chunks. `event` is what the
+    provider's framer yields: an SseEvent for "sse", a botocore event-stream message for "aws-eventstream"."""
 
     done: bool
 
-    def decode(self, event: SseEvent) -> list[ChatChunk]:
+    def decode(self, event: Any) -> list[ChatChunk]:
         """Chunks for one upstream event (possibly none); raises ProviderError for an in-band upstream error."""
         ...
 
 
 class Provider(Protocol):
-    """One upstream API family. Every method is pure; `providers/transport.py` does the I/O."""
+    """One upstream API family. Every method is pure; `providers/transport.py` does the I/O.
+
+    `stream_framing` names the framer (providers/call.py FRAMERS) that cuts its stream body into events.
+    """
 
     name: str
+    stream_framing: str
 
     def encode_chat(self, request: ChatRequest, target: Target, *, stream: bool) -> HttpCall:
         """Method, URL, headers and body of a chat call."""

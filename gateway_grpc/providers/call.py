@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderUnavailable
 from gateway_grpc.providers import PROVIDERS
@@ -21,6 +22,8 @@ from gateway_grpc.types import (
 )
 
 _PREVIEW_BYTES = 200
+# Stream body framers by Provider.stream_framing: `feed(bytes) -> events`, `flush() -> events`.
+FRAMERS: dict[str, Callable[[], Any]] = {"sse": SseDecoder}
 
 
 def _unfinished(provider: str, seen_event: bool, head: bytes) -> ProviderUnavailable | ProviderBadResponse:
@@ -65,7 +68,7 @@ class ProviderCall:
         async with self._transport.stream(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx)) as upstream:
             if upstream.status >= 400:
                 raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
-            decoder, framer = provider.chat_stream_decoder(), SseDecoder()
+            decoder, framer = provider.chat_stream_decoder(), FRAMERS[provider.stream_framing]()
             head, seen = b"", False  # the body's first bytes, and whether any SSE event came
             async for data in upstream.iter_bytes(ctx.attempt_timeout, ctx.deadline):
                 head = head or data[:_PREVIEW_BYTES]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -24,6 +24,7 @@ from gateway_grpc.providers.openai_wire import (
     encode_tool,
     encode_tool_choice,
 )
+from gateway_grpc.providers.wire import loads_json, retry_after_seconds, text_or_empty
 from gateway_grpc.types import (
     ChatChunk,
     ChatRequest,
@@ -37,30 +38,6 @@ from gateway_grpc.types import (
 _JSON = "application/json"
 # Provider options that become OpenAI request headers (Portkey's openai_organization / openai_project).
 _OPTION_HEADERS = {"openai_organization": "openai-organization", "openai_project": "openai-project"}
-
-
-def _loads(body: bytes, provider: str) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        preview = body[:200].decode("utf-8", "replace")
-        raise ProviderBadResponse(f"Invalid response received from {provider}: {preview}", provider=provider) from exc
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from retry-after-ms, x-ms-retry-after-ms or retry-after (the reference's order)."""
-    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                continue
-    return None
-
-
-def _text_or_none(value: Any) -> str:
-    return "" if value is None else str(value)
 
 
 class OpenAIStreamDecoder:
@@ -79,7 +56,7 @@ class OpenAIStreamDecoder:
             return []
         if not data:
             return []
-        raw = _loads(data.encode(), self.provider)
+        raw = loads_json(data.encode(), self.provider)
         if not isinstance(raw, dict):
             raise ProviderBadResponse(f"Invalid stream event from {self.provider}: {data[:200]}",
                                       provider=self.provider)
@@ -87,7 +64,7 @@ class OpenAIStreamDecoder:
             error = raw["error"] if isinstance(raw["error"], dict) else {"message": str(raw["error"])}
             raise ProviderRejected(
                 f"{self.provider} error: {error.get('message') or 'stream failed'}", provider=self.provider,
-                status=500, error_type=_text_or_none(error.get("type")), code=_text_or_none(error.get("code")),
+                status=500, error_type=text_or_empty(error.get("type")), code=text_or_empty(error.get("code")),
             )
         try:
             return [decode_chunk(raw)]
@@ -102,6 +79,7 @@ class OpenAI:
 
     name: str = "openai"
     base_url: str = "https://api.openai.com/v1"
+    stream_framing: ClassVar[str] = "sse"
 
     # ---- requests ----
 
@@ -157,7 +135,7 @@ class OpenAI:
     # ---- responses ----
 
     def decode_chat(self, body: bytes) -> ChatResponse:
-        raw = _loads(body, self.name)
+        raw = loads_json(body, self.name)
         try:
             return decode_completion(raw)
         except (KeyError, TypeError, AttributeError) as exc:
@@ -168,7 +146,7 @@ class OpenAI:
         return OpenAIStreamDecoder(self.name)
 
     def decode_embeddings(self, body: bytes) -> EmbeddingsResponse:
-        raw = _loads(body, self.name)
+        raw = loads_json(body, self.name)
         try:
             rows = sorted(raw["data"], key=lambda row: row["index"])
             vectors = tuple(row["embedding"] for row in rows)
@@ -180,7 +158,7 @@ class OpenAI:
                                       provider=self.name) from exc
 
     def decode_list_models(self, body: bytes) -> list[ModelInfo]:
-        raw = _loads(body, self.name)
+        raw = loads_json(body, self.name)
         try:
             return [ModelInfo(m["id"], m.get("created") or 0, m.get("owned_by") or "") for m in raw["data"]]
         except (KeyError, TypeError, AttributeError) as exc:
@@ -193,12 +171,12 @@ class OpenAI:
         except (orjson.JSONDecodeError, AttributeError):
             error = None
         if isinstance(error, dict):
-            message = _text_or_none(error.get("message")) or f"HTTP {status}"
-            fields = {"error_type": _text_or_none(error.get("type")), "param": _text_or_none(error.get("param")),
-                      "code": _text_or_none(error.get("code"))}
+            message = text_or_empty(error.get("message")) or f"HTTP {status}"
+            fields = {"error_type": text_or_empty(error.get("type")), "param": text_or_empty(error.get("param")),
+                      "code": text_or_empty(error.get("code"))}
         else:  # an HTML or text error page from a proxy: keep the status, wrap the text (contract §13 row 19)
             message = body[:500].decode("utf-8", "replace").strip() or f"HTTP {status}"
             fields = {}
         kind = RateLimited if status == 429 else ProviderRejected
         return kind(f"{self.name} error: {message}", provider=self.name, status=status,
-                    retry_after=_retry_after(headers), **fields)
+                    retry_after=retry_after_seconds(headers), **fields)

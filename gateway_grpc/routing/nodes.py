@@ -107,7 +107,7 @@ class Leaf:
             api_key=spec.api_key if spec.api_key is not None else (caller.api_key if own else ""),
             base_url=spec.base_url or ("" if spec.provider else caller.base_url),
             override_params=spec.override_params,
-            provider_options=spec.provider_options,
+            provider_options=_merged(caller.provider_options, spec.provider_options) if own else spec.provider_options,
             forward_headers={n: caller.headers[n] for n in names if n in caller.headers} or EMPTY,
         )
 
@@ -156,6 +156,11 @@ class Leaf:
             self._breakers.record(key, self.spec.circuit, record.status)
         if self._observer is not None:
             self._observer.attempt(record.provider, record.status, retry)
+
+
+def _merged(caller: Mapping[str, str], config: Mapping[str, str]) -> Mapping[str, str]:
+    """The caller's provider headers under the config's own options (the config wins)."""
+    return {**caller, **config} if caller else config
 
 
 def _first_set(*values: bool | None) -> bool:

@@ -158,3 +158,16 @@ def test_request_context_typed_routing_config_validates_like_json():
     assert (target(ctx).provider, target(ctx).api_key) == ("deepseek", "dk")
     with pytest.raises(InvalidConfig):
         build(routing_config={"provider": "deepseek", "typo": 1})
+
+
+def test_request_context_provider_headers_become_provider_options_of_the_callers_provider():
+    headers = {"x-portkey-aws-region": "eu-west-1", "anthropic-version": "2023-06-01",
+               "x-portkey-azure-api-version": "2024-10-21"}
+    options = dict(target(build(headers)).provider_options)
+    assert options == {"aws_region": "eu-west-1", "anthropic_version": "2023-06-01", "api_version": "2024-10-21"}
+    config = {"provider": "openai", "api_version": "from-config"}
+    merged = target(build({**headers, "x-portkey-config": orjson.dumps(config).decode()}))
+    assert merged.provider_options["api_version"] == "from-config"  # the config wins
+    other = {"provider": "groq", "api_key": "g"}
+    assert not target(build({**headers, "x-portkey-config": orjson.dumps(other).decode()})).provider_options
+    assert "eu-west-1" not in repr(target(build(headers)))  # provider options may hold credentials
