@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from edge import calls
+from edge import calls, openai_media
 from edge.errors import EdgeError, ErrorReply, edge_error, error_response, reply_for
 from edge.headers import InvalidHeader, request_metadata
 from edge.openai_embeddings import embedding_encoding, embeddings_json, embeddings_request_from_json
@@ -43,6 +43,7 @@ CHANNEL_OPTIONS = (
 # Portkey routes this gateway does not serve yet (Portkey contract §1): 501, not 404.
 NOT_IMPLEMENTED_ROUTES = ("/v1/completions", "/v1/images", "/v1/audio", "/v1/messages", "/v1/responses",
                           "/v1/files", "/v1/batches")  # fmt: skip
+MULTIPART = "multipart/form-data"
 
 
 # --- request body ----------------------------------------------------------------------------------------------------
@@ -129,6 +130,69 @@ async def models(request: Request) -> Response:
     return _json(models_json(result[0]), result[1])
 
 
+async def images(request: Request) -> Response:
+    body = await read_json_object(request, request.app.state.max_body_bytes)
+    metadata = request_metadata(request.headers.raw)
+    call = _stub(request).CreateImage(openai_media.image_request_from_json(body), metadata=metadata)
+    result = await calls.unary(call, request.receive)
+    if result is None:
+        return Response(status_code=calls.CLIENT_CLOSED)
+    return _json(openai_media.images_json(result[0]), result[1])
+
+
+async def speech(request: Request) -> Response:
+    body = await read_json_object(request, request.app.state.max_body_bytes)
+    metadata = request_metadata(request.headers.raw)
+    call = _stub(request).CreateSpeech(openai_media.speech_request_from_json(body), metadata=metadata)
+    return await calls.byte_stream(call, request.receive)
+
+
+async def _read_form(request: Request) -> tuple[dict[str, list[Any]], tuple[str, bytes]]:
+    """The multipart fields and the one uploaded `file`; the whole body is held to the size limit first."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != MULTIPART:
+        raise edge_error(415, f"unsupported Content-Type {content_type!r}: send multipart/form-data")
+    body = await _read_body(request, request.app.state.max_body_bytes)
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    fields: dict[str, list[Any]] = {}
+    upload = None
+    async with Request(request.scope, replay).form(max_files=1, max_fields=64) as form:
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                fields.setdefault(name, []).append(value)
+            elif name == "file":
+                upload = (value.filename or "audio", await value.read())
+    if upload is None:
+        raise edge_error(400, "file: required (an audio file in the multipart field `file`)")
+    return fields, upload
+
+
+async def audio_text(request: Request, translate: bool) -> Response:
+    fields, upload = await _read_form(request)
+    metadata = request_metadata(request.headers.raw)
+    message = openai_media.audio_request_from_form(fields, upload, translate)
+    stub = _stub(request)
+    call = (stub.CreateTranslation if translate else stub.CreateTranscription)(message, metadata=metadata)
+    result = await calls.unary(call, request.receive)
+    if result is None:
+        return Response(status_code=calls.CLIENT_CLOSED)
+    body, media_type = openai_media.audio_reply(result[0], message.response_format or "json")
+    if isinstance(body, dict):
+        return _json(body, result[1])
+    return Response(body, 200, result[1], media_type)
+
+
+async def transcriptions(request: Request) -> Response:
+    return await audio_text(request, translate=False)
+
+
+async def translations(request: Request) -> Response:
+    return await audio_text(request, translate=True)
+
+
 async def not_implemented(request: Request) -> Response:
     raise edge_error(501, f"{request.url.path} is not implemented yet by this gateway", gateway_exception=True)
 
@@ -186,6 +250,10 @@ def routes() -> list[Route]:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
+        Route("/v1/images/generations", images, methods=["POST"]),
+        Route("/v1/audio/speech", speech, methods=["POST"]),
+        Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+        Route("/v1/audio/translations", translations, methods=["POST"]),
     ]
     for path in NOT_IMPLEMENTED_ROUTES:
         table.append(Route(path, not_implemented, methods=["GET", "POST", "DELETE"]))

@@ -117,3 +117,49 @@ async def stream(call: Any, receive: Receive) -> Response:
         call.cancel()
         return error_response(with_headers(reply_from_stream_error(first.error), headers))
     return ChunkStream(call, first, headers)
+
+
+class ByteStream(StreamingResponse):
+    """Binary chunks (speech audio) as they arrive; cancels the gRPC call however the response ends."""
+
+    def __init__(self, call: Any, first: Any, headers: dict[str, str]) -> None:
+        super().__init__(_audio(call, first), 200, headers, first.content_type or "application/octet-stream")
+        self.call = call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.call.cancel()
+
+
+async def _audio(call: Any, first: Any) -> AsyncIterator[bytes]:
+    """The audio bytes; a failure after the first bytes can only end the body early (the status is already sent)."""
+    message = first
+    while message is not grpc.aio.EOF:
+        if message.audio:
+            yield message.audio
+        try:
+            message = await call.read()
+        except grpc.aio.AioRpcError:
+            return
+
+
+async def byte_stream(call: Any, receive: Receive) -> Response:
+    """Waits for the first message, so a failure before any audio gets its real HTTP status."""
+    try:
+        async with cancel_on_disconnect(receive, call) as gone:
+            try:
+                first = await call.read()
+            except asyncio.CancelledError:
+                if _ours(gone):
+                    return Response(status_code=CLIENT_CLOSED)
+                raise
+        headers = portkey_headers(await call.initial_metadata())
+    except BaseException:
+        call.cancel()
+        raise
+    if first is grpc.aio.EOF:
+        call.cancel()
+        return Response(b"", 200, headers, "application/octet-stream")
+    return ByteStream(call, first, headers)

@@ -17,6 +17,14 @@ from typing import Protocol
 
 from gateway_grpc.config import GatewaySettings
 from gateway_grpc.host_guard import HostGuard
+from gateway_grpc.media import (
+    ImageRequest,
+    ImageResponse,
+    SpeechChunk,
+    SpeechRequest,
+    TranscriptionRequest,
+    TranscriptionResponse,
+)
 from gateway_grpc.metrics import RoutingMetrics
 from gateway_grpc.providers.call import ProviderCall
 from gateway_grpc.providers.transport import ProviderTransport
@@ -54,6 +62,18 @@ class Handler(Protocol):
         """The models the call's target offers."""
         ...
 
+    async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResponse:
+        """Generated images."""
+        ...
+
+    def speak(self, request: SpeechRequest, ctx: CallContext) -> AsyncIterator[SpeechChunk]:
+        """Spoken audio, piece by piece as the upstream sends it."""
+        ...
+
+    async def transcribe(self, request: TranscriptionRequest, ctx: CallContext) -> TranscriptionResponse:
+        """The text (or English translation) of an audio file."""
+        ...
+
 
 class Stage:
     """A pipeline step that hands every call to `next`; concrete stages override the calls they act on."""
@@ -72,6 +92,15 @@ class Stage:
 
     async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
         return await self.next.list_models(ctx)
+
+    async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResponse:
+        return await self.next.generate_images(request, ctx)
+
+    def speak(self, request: SpeechRequest, ctx: CallContext) -> AsyncIterator[SpeechChunk]:
+        return self.next.speak(request, ctx)
+
+    async def transcribe(self, request: TranscriptionRequest, ctx: CallContext) -> TranscriptionResponse:
+        return await self.next.transcribe(request, ctx)
 
 
 class GuardrailStage(Stage):

@@ -12,16 +12,18 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from gateway_grpc import convert
+from gateway_grpc import convert, convert_media
 from gateway_grpc import errors as e
 from gateway_grpc.pipeline import Handler
 from gateway_grpc.request_context import RequestContextBuilder, usable_trace_id
 from gateway_grpc.types import CallContext
-from gateway_grpc.v1 import chat_pb2, embeddings_pb2, gateway_service_pb2_grpc, models_pb2
+from gateway_grpc.v1 import chat_pb2, embeddings_pb2, gateway_service_pb2_grpc, media_pb2, models_pb2
 
 log = logging.getLogger("gateway_grpc.service")
 # The OpenAI REST path of each RPC: conditional routing's `url.pathname`, the same over gRPC and REST.
 CHAT_PATH, EMBEDDINGS_PATH, MODELS_PATH = "/v1/chat/completions", "/v1/embeddings", "/v1/models"
+IMAGES_PATH, SPEECH_PATH = "/v1/images/generations", "/v1/audio/speech"
+TRANSCRIPTIONS_PATH, TRANSLATIONS_PATH = "/v1/audio/transcriptions", "/v1/audio/translations"
 DOMAIN = "gateway-grpc"
 SC = grpc.StatusCode
 
@@ -174,6 +176,49 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         async def run(ctx: CallContext) -> models_pb2.ListModelsResponse:
             return convert.models_response(await self._pipeline.list_models(ctx), ctx.log.provider)
         return await self._unary(request, context, MODELS_PATH, run)
+
+    async def CreateImage(self, request: media_pb2.CreateImageRequest,
+                          context: grpc.aio.ServicerContext) -> media_pb2.CreateImageResponse:
+        async def run(ctx: CallContext) -> media_pb2.CreateImageResponse:
+            answer = await self._pipeline.generate_images(convert_media.image_request(request), ctx)
+            response = convert_media.image_response(answer, ctx.log.provider)
+            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            return response
+        return await self._unary(request, context, IMAGES_PATH, run)
+
+    async def CreateTranscription(self, request: media_pb2.CreateTranscriptionRequest,
+                                  context: grpc.aio.ServicerContext) -> media_pb2.CreateTranscriptionResponse:
+        async def run(ctx: CallContext) -> media_pb2.CreateTranscriptionResponse:
+            answer = await self._pipeline.transcribe(convert_media.transcription_request(request, False), ctx)
+            response = convert_media.transcription_response(answer, ctx.log.provider)
+            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            return response
+        return await self._unary(request, context, TRANSCRIPTIONS_PATH, run)
+
+    async def CreateTranslation(self, request: media_pb2.CreateTranslationRequest,
+                                context: grpc.aio.ServicerContext) -> media_pb2.CreateTranslationResponse:
+        async def run(ctx: CallContext) -> media_pb2.CreateTranslationResponse:
+            answer = await self._pipeline.transcribe(convert_media.transcription_request(request, True), ctx)
+            response = convert_media.translation_response(answer, ctx.log.provider)
+            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            return response
+        return await self._unary(request, context, TRANSLATIONS_PATH, run)
+
+    async def CreateSpeech(self, request: media_pb2.CreateSpeechRequest,
+                           context: grpc.aio.ServicerContext) -> AsyncIterator[media_pb2.CreateSpeechResponse]:
+        """Audio passed through as it arrives; a failure ends the call with its status (before or after audio)."""
+        ctx, started = None, False
+        try:
+            ctx = self._context(request.options, context, SPEECH_PATH)
+            async for chunk in self._pipeline.speak(convert_media.speech_request(request), ctx):
+                message = convert_media.speech_chunk(chunk, ctx.log.provider, first=not started)
+                if not started:
+                    await context.send_initial_metadata(_response_headers(ctx))
+                    message.routing.CopyFrom(convert.routing_summary(ctx.log))
+                    started = True
+                yield message
+        except Exception as error:
+            await self._abort(context, error, ctx)
 
     async def StreamChatCompletion(
         self, request: chat_pb2.StreamChatCompletionRequest, context: grpc.aio.ServicerContext

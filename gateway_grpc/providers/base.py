@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway_grpc.errors import ProviderError
+from gateway_grpc.media import ImageRequest, ImageResponse, SpeechRequest, TranscriptionRequest, TranscriptionResponse
 from gateway_grpc.types import (
     ChatChunk,
     ChatRequest,
@@ -86,4 +87,29 @@ class Provider(Protocol):
 
     def decode_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
         """The typed error for an upstream error status, with `retry_after` when the provider sent one; never raises."""
+        ...
+
+
+class MediaProvider(Protocol):
+    """What a provider adds to serve images and audio. Optional: a provider without a method answers 400 saying it
+    does not support that capability (providers/call.py)."""
+
+    def encode_images(self, request: ImageRequest, target: Target) -> HttpCall:
+        """The image generation call."""
+        ...
+
+    def decode_images(self, body: bytes) -> ImageResponse:
+        """Generated images (URLs, or bytes decoded from base64)."""
+        ...
+
+    def encode_speech(self, request: SpeechRequest, target: Target) -> HttpCall:
+        """The text-to-speech call; its answer is audio bytes, streamed through."""
+        ...
+
+    def encode_transcription(self, request: TranscriptionRequest, target: Target) -> HttpCall:
+        """The transcription or translation call (multipart)."""
+        ...
+
+    def decode_transcription(self, body: bytes, content_type: str) -> TranscriptionResponse:
+        """The transcription: JSON answers parsed, text formats kept as they are."""
         ...

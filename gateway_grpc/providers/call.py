@@ -6,6 +6,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderUnavailable
+from gateway_grpc.media import (
+    ImageRequest,
+    ImageResponse,
+    SpeechChunk,
+    SpeechRequest,
+    TranscriptionRequest,
+    TranscriptionResponse,
+)
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.providers.base import Provider
 from gateway_grpc.providers.sse import SseDecoder
@@ -32,6 +40,21 @@ def _unfinished(provider: str, seen_event: bool, head: bytes) -> ProviderUnavail
         preview = head.decode("utf-8", "replace")
         return ProviderBadResponse(f"Invalid response received from {provider}: {preview}", provider=provider)
     return ProviderUnavailable(f"{provider} closed the stream before it finished", provider=provider)
+
+
+# The media capabilities: the provider method each needs, and the feature's name in the 400 when it is missing.
+CAPABILITIES = {
+    "encode_images": "image generation",
+    "encode_speech": "text to speech",
+    "encode_transcription": "audio transcription and translation",
+}
+
+
+def _capable(provider: Provider, method: str) -> Any:
+    encode = getattr(provider, method, None)
+    if encode is None:
+        raise InvalidRequest.field("model", f"{provider.name} does not support {CAPABILITIES[method]}")
+    return encode
 
 
 def _limit_ms(ctx: CallContext) -> int | None:
@@ -96,3 +119,28 @@ class ProviderCall:
         response = await self._transport.send(provider.encode_list_models(target), provider.name,
                                               ctx.attempt_deadline, _limit_ms(ctx))
         return provider.decode_list_models(self._checked(provider, response))
+
+    async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResponse:
+        provider, target = _provider(ctx)
+        call = _capable(provider, "encode_images")(request, target)
+        response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
+        return provider.decode_images(self._checked(provider, response))  # type: ignore[attr-defined]
+
+    async def speak(self, request: SpeechRequest, ctx: CallContext) -> AsyncIterator[SpeechChunk]:
+        """The audio as the upstream sends it: each body chunk passed on, the first with its content type."""
+        provider, target = _provider(ctx)
+        call = _capable(provider, "encode_speech")(request, target)
+        async with self._transport.stream(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx)) as upstream:
+            if upstream.status >= 400:
+                raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
+            content_type = upstream.headers.get("content-type", "application/octet-stream")
+            async for data in upstream.iter_bytes(ctx.attempt_timeout, ctx.deadline):
+                yield SpeechChunk(data, content_type)
+                content_type = ""
+
+    async def transcribe(self, request: TranscriptionRequest, ctx: CallContext) -> TranscriptionResponse:
+        provider, target = _provider(ctx)
+        call = _capable(provider, "encode_transcription")(request, target)
+        response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
+        body = self._checked(provider, response)
+        return provider.decode_transcription(body, response.headers.get("content-type", ""))  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ import orjson
 
 from gateway_grpc.errors import ProviderBadResponse, ProviderError, ProviderRejected, RateLimited
 from gateway_grpc.providers.base import HttpCall, SseEvent
+from gateway_grpc.providers.openai_media import OpenAIMedia
 from gateway_grpc.providers.openai_wire import (
     decode_chunk,
     decode_completion,
@@ -74,8 +75,9 @@ class OpenAIStreamDecoder:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenAI:
-    """The OpenAI Chat Completions family. `name` is the provider slug, `base_url` its default API root."""
+class OpenAI(OpenAIMedia):
+    """The OpenAI Chat Completions family (images and audio from OpenAIMedia). `name` is the provider slug,
+    `base_url` its default API root."""
 
     name: str = "openai"
     base_url: str = "https://api.openai.com/v1"

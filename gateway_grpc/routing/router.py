@@ -17,6 +17,14 @@ import orjson
 
 from gateway_grpc.config import GatewaySettings, TargetConfig, validate_request_config
 from gateway_grpc.errors import InvalidConfig
+from gateway_grpc.media import (
+    ImageRequest,
+    ImageResponse,
+    SpeechChunk,
+    SpeechRequest,
+    TranscriptionRequest,
+    TranscriptionResponse,
+)
 from gateway_grpc.routing.nodes import Node
 from gateway_grpc.routing.plan import Planner
 from gateway_grpc.types import (
@@ -116,20 +124,36 @@ class PrimedStream:
         self.rest = rest
 
 
+async def primed(chunks: Any) -> PrimedStream:
+    """Wait for the first item of an async generator: failures before it stay retryable and fall back."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        return PrimedStream(None, chunks)
+    except BaseException:
+        await chunks.aclose()
+        raise
+    return PrimedStream(first, chunks)
+
+
+async def drain(stream: PrimedStream) -> AsyncIterator[Any]:
+    """Every item of a primed stream; closes the upstream however the consumer stops."""
+    try:
+        if stream.first is None:
+            return
+        yield stream.first
+        async for item in stream.rest:
+            yield item
+    finally:
+        await stream.rest.aclose()
+
+
 class StreamOp(ChatOp):
     __slots__ = ()
     stream = True
 
-    async def __call__(self, handler: Any, ctx: CallContext) -> PrimedStream:  # type: ignore[override]
-        chunks = handler.stream(self.request, ctx)
-        try:
-            first = await anext(chunks)
-        except StopAsyncIteration:
-            return PrimedStream(None, chunks)
-        except BaseException:
-            await chunks.aclose()
-            raise
-        return PrimedStream(first, chunks)
+    def __call__(self, handler: Any, ctx: CallContext) -> Any:
+        return primed(handler.stream(self.request, ctx))
 
 
 class EmbedOp:
@@ -151,6 +175,26 @@ class EmbedOp:
         return view
 
 
+class MediaOp:
+    """An image, speech or transcription call: the handler method to run, and its request for `params.*`."""
+
+    __slots__ = ("method", "request", "streamed")
+
+    def __init__(self, method: str, request: Any, streamed: bool = False) -> None:
+        self.method = method
+        self.request = request
+        self.streamed = streamed
+
+    def __call__(self, handler: Any, ctx: CallContext) -> Any:
+        result = getattr(handler, self.method)(self.request, ctx)
+        return primed(result) if self.streamed else result
+
+    def params(self) -> Mapping[str, Any]:
+        fields = {name: getattr(self.request, name) for name in ("model", "prompt", "input", "voice", "filename")
+                  if hasattr(self.request, name)}
+        return {**self.request.extra, **self.request.params, **fields}
+
+
 class ModelsOp:
     __slots__ = ()
 
@@ -168,18 +212,21 @@ class RouterStage:
         return await ctx.route.run(ChatOp(request), ctx)
 
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
-        primed: PrimedStream = await ctx.route.run(StreamOp(request), ctx)
-        try:
-            if primed.first is None:
-                return
-            yield primed.first
-            async for chunk in primed.rest:
-                yield chunk
-        finally:
-            await primed.rest.aclose()  # type: ignore[attr-defined]
+        async for chunk in drain(await ctx.route.run(StreamOp(request), ctx)):
+            yield chunk
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
         return await ctx.route.run(EmbedOp(request), ctx)
 
     async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
         return await ctx.route.run(ModelsOp(), ctx)
+
+    async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResponse:
+        return await ctx.route.run(MediaOp("generate_images", request), ctx)
+
+    async def speak(self, request: SpeechRequest, ctx: CallContext) -> AsyncIterator[SpeechChunk]:
+        async for chunk in drain(await ctx.route.run(MediaOp("speak", request, streamed=True), ctx)):
+            yield chunk
+
+    async def transcribe(self, request: TranscriptionRequest, ctx: CallContext) -> TranscriptionResponse:
+        return await ctx.route.run(MediaOp("transcribe", request), ctx)

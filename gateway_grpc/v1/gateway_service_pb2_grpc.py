@@ -5,6 +5,7 @@ import warnings
 
 from gateway_grpc.v1 import chat_pb2 as gateway__grpc_dot_v1_dot_chat__pb2
 from gateway_grpc.v1 import embeddings_pb2 as gateway__grpc_dot_v1_dot_embeddings__pb2
+from gateway_grpc.v1 import media_pb2 as gateway__grpc_dot_v1_dot_media__pb2
 from gateway_grpc.v1 import models_pb2 as gateway__grpc_dot_v1_dot_models__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -53,6 +54,26 @@ class GatewayServiceStub:
                 request_serializer=gateway__grpc_dot_v1_dot_embeddings__pb2.CreateEmbeddingsRequest.SerializeToString,
                 response_deserializer=gateway__grpc_dot_v1_dot_embeddings__pb2.CreateEmbeddingsResponse.FromString,
                 _registered_method=True)
+        self.CreateImage = channel.unary_unary(
+                '/gateway_grpc.v1.GatewayService/CreateImage',
+                request_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateImageRequest.SerializeToString,
+                response_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateImageResponse.FromString,
+                _registered_method=True)
+        self.CreateSpeech = channel.unary_stream(
+                '/gateway_grpc.v1.GatewayService/CreateSpeech',
+                request_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateSpeechRequest.SerializeToString,
+                response_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateSpeechResponse.FromString,
+                _registered_method=True)
+        self.CreateTranscription = channel.unary_unary(
+                '/gateway_grpc.v1.GatewayService/CreateTranscription',
+                request_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranscriptionRequest.SerializeToString,
+                response_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranscriptionResponse.FromString,
+                _registered_method=True)
+        self.CreateTranslation = channel.unary_unary(
+                '/gateway_grpc.v1.GatewayService/CreateTranslation',
+                request_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranslationRequest.SerializeToString,
+                response_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranslationResponse.FromString,
+                _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/gateway_grpc.v1.GatewayService/ListModels',
                 request_serializer=gateway__grpc_dot_v1_dot_models__pb2.ListModelsRequest.SerializeToString,
@@ -86,6 +107,34 @@ class GatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateImage(self, request, context):
+        """Generated images (URLs or bytes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSpeech(self, request, context):
+        """Spoken audio of a text, streamed through as it arrives.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTranscription(self, request, context):
+        """The text of an audio file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTranslation(self, request, context):
+        """An English translation of an audio file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListModels(self, request, context):
         """The models a provider offers.
         """
@@ -110,6 +159,26 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     servicer.CreateEmbeddings,
                     request_deserializer=gateway__grpc_dot_v1_dot_embeddings__pb2.CreateEmbeddingsRequest.FromString,
                     response_serializer=gateway__grpc_dot_v1_dot_embeddings__pb2.CreateEmbeddingsResponse.SerializeToString,
+            ),
+            'CreateImage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateImage,
+                    request_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateImageRequest.FromString,
+                    response_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateImageResponse.SerializeToString,
+            ),
+            'CreateSpeech': grpc.unary_stream_rpc_method_handler(
+                    servicer.CreateSpeech,
+                    request_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateSpeechRequest.FromString,
+                    response_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateSpeechResponse.SerializeToString,
+            ),
+            'CreateTranscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTranscription,
+                    request_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranscriptionRequest.FromString,
+                    response_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranscriptionResponse.SerializeToString,
+            ),
+            'CreateTranslation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTranslation,
+                    request_deserializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranslationRequest.FromString,
+                    response_serializer=gateway__grpc_dot_v1_dot_media__pb2.CreateTranslationResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
@@ -200,6 +269,114 @@ class GatewayService:
             '/gateway_grpc.v1.GatewayService/CreateEmbeddings',
             gateway__grpc_dot_v1_dot_embeddings__pb2.CreateEmbeddingsRequest.SerializeToString,
             gateway__grpc_dot_v1_dot_embeddings__pb2.CreateEmbeddingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateImage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gateway_grpc.v1.GatewayService/CreateImage',
+            gateway__grpc_dot_v1_dot_media__pb2.CreateImageRequest.SerializeToString,
+            gateway__grpc_dot_v1_dot_media__pb2.CreateImageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSpeech(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gateway_grpc.v1.GatewayService/CreateSpeech',
+            gateway__grpc_dot_v1_dot_media__pb2.CreateSpeechRequest.SerializeToString,
+            gateway__grpc_dot_v1_dot_media__pb2.CreateSpeechResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTranscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gateway_grpc.v1.GatewayService/CreateTranscription',
+            gateway__grpc_dot_v1_dot_media__pb2.CreateTranscriptionRequest.SerializeToString,
+            gateway__grpc_dot_v1_dot_media__pb2.CreateTranscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTranslation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gateway_grpc.v1.GatewayService/CreateTranslation',
+            gateway__grpc_dot_v1_dot_media__pb2.CreateTranslationRequest.SerializeToString,
+            gateway__grpc_dot_v1_dot_media__pb2.CreateTranslationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,28 +24,33 @@ _sym_db = _symbol_database.Default()
 
 from gateway_grpc.v1 import chat_pb2 as gateway__grpc_dot_v1_dot_chat__pb2
 from gateway_grpc.v1 import options_pb2 as gateway__grpc_dot_v1_dot_options__pb2
+from gateway_grpc.v1 import routing_pb2 as gateway__grpc_dot_v1_dot_routing__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgateway_grpc/v1/media.proto\x12\x0fgateway_grpc.v1\x1a\x1agateway_grpc/v1/chat.proto\x1a\x1dgateway_grpc/v1/options.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xa3\x02\n\x12\x43reateImageRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x0e\n\x01n\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04size\x18\x04 \x01(\t\x12\x0f\n\x07quality\x18\x05 \x01(\t\x12\r\n\x05style\x18\x06 \x01(\t\x12\x17\n\x0fresponse_format\x18\x07 \x01(\t\x12\x12\n\nbackground\x18\x08 \x01(\t\x12\x15\n\routput_format\x18\t \x01(\t\x12\x0c\n\x04user\x18\n \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\x04\n\x02_n\"C\n\x0eGeneratedImage\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x16\n\x0erevised_prompt\x18\x03 \x01(\t\"\x8e\x01\n\x13\x43reateImageResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12-\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32\x1f.gateway_grpc.v1.GeneratedImage\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x10\n\x08provider\x18\x04 \x01(\t\"\xe9\x01\n\x13\x43reateSpeechRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05input\x18\x02 \x01(\t\x12\r\n\x05voice\x18\x03 \x01(\t\x12\x17\n\x0fresponse_format\x18\x04 \x01(\t\x12\x12\n\x05speed\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x0cinstructions\x18\x06 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\x08\n\x06_speed\"M\n\x14\x43reateSpeechResponse\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\"\xab\x02\n\x1a\x43reateTranscriptionRequest\x12\x0c\n\x04\x66ile\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x10\n\x08language\x18\x04 \x01(\t\x12\x0e\n\x06prompt\x18\x05 \x01(\t\x12\x17\n\x0fresponse_format\x18\x06 \x01(\t\x12\x18\n\x0btemperature\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x1f\n\x17timestamp_granularities\x18\x08 \x03(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\x0e\n\x0c_temperature\"\x9b\x01\n\x1b\x43reateTranscriptionResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x15\n\x08\x64uration\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08provider\x18\x04 \x01(\tB\x0b\n\t_durationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgateway_grpc/v1/media.proto\x12\x0fgateway_grpc.v1\x1a\x1agateway_grpc/v1/chat.proto\x1a\x1dgateway_grpc/v1/options.proto\x1a\x1dgateway_grpc/v1/routing.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xa3\x02\n\x12\x43reateImageRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x0e\n\x01n\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04size\x18\x04 \x01(\t\x12\x0f\n\x07quality\x18\x05 \x01(\t\x12\r\n\x05style\x18\x06 \x01(\t\x12\x17\n\x0fresponse_format\x18\x07 \x01(\t\x12\x12\n\nbackground\x18\x08 \x01(\t\x12\x15\n\routput_format\x18\t \x01(\t\x12\x0c\n\x04user\x18\n \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\x04\n\x02_n\"C\n\x0eGeneratedImage\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x16\n\x0erevised_prompt\x18\x03 \x01(\t\"\xc0\x01\n\x13\x43reateImageResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12-\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32\x1f.gateway_grpc.v1.GeneratedImage\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x30\n\x07routing\x18\x05 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\"\xe9\x01\n\x13\x43reateSpeechRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05input\x18\x02 \x01(\t\x12\r\n\x05voice\x18\x03 \x01(\t\x12\x17\n\x0fresponse_format\x18\x04 \x01(\t\x12\x12\n\x05speed\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x0cinstructions\x18\x06 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\x08\n\x06_speed\"\x7f\n\x14\x43reateSpeechResponse\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x30\n\x07routing\x18\x04 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\"\xab\x02\n\x1a\x43reateTranscriptionRequest\x12\x0c\n\x04\x66ile\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x10\n\x08language\x18\x04 \x01(\t\x12\x0e\n\x06prompt\x18\x05 \x01(\t\x12\x17\n\x0fresponse_format\x18\x06 \x01(\t\x12\x18\n\x0btemperature\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x1f\n\x17timestamp_granularities\x18\x08 \x03(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\x0e\n\x0c_temperature\"\xda\x01\n\x1b\x43reateTranscriptionResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x15\n\x08\x64uration\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x30\n\x07routing\x18\x05 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\x12\x0b\n\x03raw\x18\x06 \x01(\tB\x0b\n\t_duration\"\xf6\x01\n\x18\x43reateTranslationRequest\x12\x0c\n\x04\x66ile\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x06prompt\x18\x04 \x01(\t\x12\x17\n\x0fresponse_format\x18\x05 \x01(\t\x12\x18\n\x0btemperature\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\x0e\n\x0c_temperature\"\xc6\x01\n\x19\x43reateTranslationResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x15\n\x08\x64uration\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x30\n\x07routing\x18\x04 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\x12\x0b\n\x03raw\x18\x05 \x01(\tB\x0b\n\t_durationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gateway_grpc.v1.media_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEIMAGEREQUEST']._serialized_start=138
-  _globals['_CREATEIMAGEREQUEST']._serialized_end=429
-  _globals['_GENERATEDIMAGE']._serialized_start=431
-  _globals['_GENERATEDIMAGE']._serialized_end=498
-  _globals['_CREATEIMAGERESPONSE']._serialized_start=501
-  _globals['_CREATEIMAGERESPONSE']._serialized_end=643
-  _globals['_CREATESPEECHREQUEST']._serialized_start=646
-  _globals['_CREATESPEECHREQUEST']._serialized_end=879
-  _globals['_CREATESPEECHRESPONSE']._serialized_start=881
-  _globals['_CREATESPEECHRESPONSE']._serialized_end=958
-  _globals['_CREATETRANSCRIPTIONREQUEST']._serialized_start=961
-  _globals['_CREATETRANSCRIPTIONREQUEST']._serialized_end=1260
-  _globals['_CREATETRANSCRIPTIONRESPONSE']._serialized_start=1263
-  _globals['_CREATETRANSCRIPTIONRESPONSE']._serialized_end=1418
+  _globals['_CREATEIMAGEREQUEST']._serialized_start=169
+  _globals['_CREATEIMAGEREQUEST']._serialized_end=460
+  _globals['_GENERATEDIMAGE']._serialized_start=462
+  _globals['_GENERATEDIMAGE']._serialized_end=529
+  _globals['_CREATEIMAGERESPONSE']._serialized_start=532
+  _globals['_CREATEIMAGERESPONSE']._serialized_end=724
+  _globals['_CREATESPEECHREQUEST']._serialized_start=727
+  _globals['_CREATESPEECHREQUEST']._serialized_end=960
+  _globals['_CREATESPEECHRESPONSE']._serialized_start=962
+  _globals['_CREATESPEECHRESPONSE']._serialized_end=1089
+  _globals['_CREATETRANSCRIPTIONREQUEST']._serialized_start=1092
+  _globals['_CREATETRANSCRIPTIONREQUEST']._serialized_end=1391
+  _globals['_CREATETRANSCRIPTIONRESPONSE']._serialized_start=1394
+  _globals['_CREATETRANSCRIPTIONRESPONSE']._serialized_end=1612
+  _globals['_CREATETRANSLATIONREQUEST']._serialized_start=1615
+  _globals['_CREATETRANSLATIONREQUEST']._serialized_end=1861
+  _globals['_CREATETRANSLATIONRESPONSE']._serialized_start=1864
+  _globals['_CREATETRANSLATIONRESPONSE']._serialized_end=2062
 # @@protoc_insertion_point(module_scope)

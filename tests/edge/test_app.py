@@ -69,10 +69,8 @@ def test_app_wrong_method_is_405_envelope(client):
 
 NOT_IMPLEMENTED = [
     ("POST", "/v1/completions"),
-    ("POST", "/v1/images/generations"),
     ("POST", "/v1/images/edits"),
-    ("POST", "/v1/audio/speech"),
-    ("POST", "/v1/audio/transcriptions"),
+    ("POST", "/v1/images/variations"),
     ("POST", "/v1/messages"),
     ("POST", "/v1/messages/count_tokens"),
     ("POST", "/v1/responses"),
