@@ -19,8 +19,9 @@ T = TypeVar("T")
 Op = Callable[[Any, CallContext], Awaitable[T]]
 
 MAX_RETRIES = 5  # Portkey contract §9, enforced (§13 row 10): larger configs load, clamped
-DEFAULT_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 408})  # 408: timeouts (§13: timeouts retried too)
-RETRY_AFTER_STATUSES = frozenset({429, 503})  # §13 row 11: retry-after honoured on 503 as well
+# Portkey's 429/500/502/503/504, plus 408 (timeouts, §13) and 529 (Anthropic's "overloaded", a 503 by another name)
+DEFAULT_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+RETRY_AFTER_STATUSES = frozenset({429, 503, 529})  # §13 row 11: retry-after honoured on 503 (and 529) as well
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderUnavailable
@@ -57,6 +58,17 @@ def _capable(provider: Provider, method: str) -> Any:
     return encode
 
 
+def _chunks(decoder: Any, events: list[Any], usage: bool) -> Iterator[ChatChunk]:
+    """The decoded chunks of some events; without `include_usage` usage is left out (translating providers'
+    decoders always report it, as their upstreams always send it)."""
+    for event in events:
+        for chunk in decoder.decode(event):
+            if usage or chunk.usage is None:
+                yield chunk
+            elif chunk.choices:
+                yield replace(chunk, usage=None)
+
+
 def _limit_ms(ctx: CallContext) -> int | None:
     return None if ctx.attempt_timeout is None else round(ctx.attempt_timeout * 1000)
 
@@ -92,19 +104,19 @@ class ProviderCall:
             if upstream.status >= 400:
                 raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
             decoder, framer = provider.chat_stream_decoder(), FRAMERS[provider.stream_framing]()
-            head, seen = b"", False  # the body's first bytes, and whether any SSE event came
+            head, seen = b"", False  # the body's first bytes, and whether any event came
             async for data in upstream.iter_bytes(ctx.attempt_timeout, ctx.deadline):
                 head = head or data[:_PREVIEW_BYTES]
-                for event in framer.feed(data):
-                    seen = True
-                    for chunk in decoder.decode(event):
-                        yield chunk
+                events = framer.feed(data)
+                seen = seen or bool(events)
+                for chunk in _chunks(decoder, events, request.include_usage):
+                    yield chunk
                 if decoder.done:
                     return
-            for event in framer.flush():
-                seen = True
-                for chunk in decoder.decode(event):
-                    yield chunk
+            events = framer.flush()
+            seen = seen or bool(events)
+            for chunk in _chunks(decoder, events, request.include_usage):
+                yield chunk
         if not decoder.done:
             raise _unfinished(provider.name, seen, head)
 

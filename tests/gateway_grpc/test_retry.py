@@ -85,8 +85,8 @@ def test_retry_decides_from_the_failure_status_and_the_policy(failures, policy, 
     assert reported == retries
 
 
-def test_retry_default_statuses_are_portkeys_plus_timeouts():
-    assert {408, 429, 500, 502, 503, 504} == DEFAULT_RETRY_STATUSES
+def test_retry_default_statuses_are_portkeys_plus_timeouts_and_overloaded():
+    assert {408, 429, 500, 502, 503, 504, 529} == DEFAULT_RETRY_STATUSES
 
 
 def test_retry_backoff_is_full_jitter_below_the_exponential_cap():
