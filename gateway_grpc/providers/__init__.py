@@ -1,19 +1,26 @@
-"""The provider registry: the one place that lists the adapters. Never branch on a provider name elsewhere."""
+"""The provider registry: the one place that lists the adapters. Never branch on a provider name elsewhere.
+
+Its keys are the accepted `x-portkey-provider` slugs (contract §13 row 29: the accepted list is the registry).
+"""
 
 from __future__ import annotations
 
+from gateway_grpc.providers.anthropic import Anthropic
+from gateway_grpc.providers.azure import AzureOpenAI
 from gateway_grpc.providers.base import Provider
+from gateway_grpc.providers.cohere import Cohere
+from gateway_grpc.providers.mistral import Mistral
 from gateway_grpc.providers.openai import OpenAI
+from gateway_grpc.providers.openai_hosts import OPENAI_HOSTS
 
 PROVIDERS: dict[str, Provider] = {
     p.name: p
     for p in (
         OpenAI(),
-        # OpenAI-compatible hosts are data: a slug and a default base URL.
-        OpenAI("groq", "https://api.groq.com/openai/v1"),
-        OpenAI("deepseek", "https://api.deepseek.com/v1"),
-        OpenAI("together-ai", "https://api.together.xyz/v1"),
-        OpenAI("ollama", "http://localhost:11434/v1"),
-        OpenAI("vllm", "http://localhost:8000/v1"),
+        AzureOpenAI(),
+        Mistral(),
+        Anthropic(),
+        Cohere(),
+        *OPENAI_HOSTS,  # the long tail of OpenAI-compatible hosts: data rows (openai_hosts.py)
     )
 }

@@ -62,11 +62,12 @@ class Provider(Protocol):
         ...
 
     def decode_chat(self, body: bytes) -> ChatResponse:
-        """A successful chat answer; raises ProviderBadResponse when the body is not the documented format."""
+        """A successful chat answer; raises ProviderBadResponse when the body is not the documented format. An
+        empty `model` is filled with the request's by the caller (providers/call.py)."""
         ...
 
-    def chat_stream_decoder(self) -> StreamDecoder:
-        """A fresh decoder for one streamed chat answer."""
+    def chat_stream_decoder(self, request: ChatRequest) -> StreamDecoder:
+        """A fresh decoder for one streamed chat answer to `request` (for what the stream must report)."""
         ...
 
     def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:

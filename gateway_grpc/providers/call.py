@@ -58,12 +58,14 @@ def _capable(provider: Provider, method: str) -> Any:
     return encode
 
 
-def _chunks(decoder: Any, events: list[Any], usage: bool) -> Iterator[ChatChunk]:
-    """The decoded chunks of some events; without `include_usage` usage is left out (translating providers'
-    decoders always report it, as their upstreams always send it)."""
+def _chunks(decoder: Any, events: list[Any], request: ChatRequest) -> Iterator[ChatChunk]:
+    """The decoded chunks of some events, naming the requested model when the upstream does not; without
+    `include_usage` usage is left out (translating providers' upstreams always send it)."""
     for event in events:
         for chunk in decoder.decode(event):
-            if usage or chunk.usage is None:
+            if not chunk.model:
+                chunk = replace(chunk, model=request.model)
+            if request.include_usage or chunk.usage is None:
                 yield chunk
             elif chunk.choices:
                 yield replace(chunk, usage=None)
@@ -95,7 +97,8 @@ class ProviderCall:
         provider, target = _provider(ctx)
         call = provider.encode_chat(request, target, stream=False)
         response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
-        return provider.decode_chat(self._checked(provider, response))
+        answer = provider.decode_chat(self._checked(provider, response))
+        return answer if answer.model else replace(answer, model=request.model)
 
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
         provider, target = _provider(ctx)
@@ -103,19 +106,19 @@ class ProviderCall:
         async with self._transport.stream(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx)) as upstream:
             if upstream.status >= 400:
                 raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
-            decoder, framer = provider.chat_stream_decoder(), FRAMERS[provider.stream_framing]()
+            decoder, framer = provider.chat_stream_decoder(request), FRAMERS[provider.stream_framing]()
             head, seen = b"", False  # the body's first bytes, and whether any event came
             async for data in upstream.iter_bytes(ctx.attempt_timeout, ctx.deadline):
                 head = head or data[:_PREVIEW_BYTES]
                 events = framer.feed(data)
                 seen = seen or bool(events)
-                for chunk in _chunks(decoder, events, request.include_usage):
+                for chunk in _chunks(decoder, events, request):
                     yield chunk
                 if decoder.done:
                     return
             events = framer.flush()
             seen = seen or bool(events)
-            for chunk in _chunks(decoder, events, request.include_usage):
+            for chunk in _chunks(decoder, events, request):
                 yield chunk
         if not decoder.done:
             raise _unfinished(provider.name, seen, head)
@@ -124,7 +127,8 @@ class ProviderCall:
         provider, target = _provider(ctx)
         response = await self._transport.send(provider.encode_embeddings(request, target), provider.name,
                                               ctx.attempt_deadline, _limit_ms(ctx))
-        return provider.decode_embeddings(self._checked(provider, response))
+        answer = provider.decode_embeddings(self._checked(provider, response))
+        return answer if answer.model else replace(answer, model=request.model)
 
     async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
         provider, target = _provider(ctx)

@@ -1,12 +1,14 @@
 """OpenAI and every OpenAI-compatible host: request encoding, response/stream/error decoding. Pure; no I/O.
 
-OpenAI-compatible providers are instances with another name and base URL (data, not code); unknown request
-parameters are passed through to them unchanged (Portkey contract §13 row 25).
+OpenAI-compatible providers are instances with another name, base URL and `Dialect` (data, not code: see
+openai_hosts.py); unknown request parameters are passed through to them unchanged (Portkey contract §13 row 25).
+Hosts that need more than data (Azure's URLs and auth, Mistral's tool-call ids) subclass `OpenAI` and override
+its hooks: `_url`, `_headers`, `_adapt_chat` and `_received`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,6 +16,7 @@ import orjson
 
 from gateway_grpc.errors import ProviderBadResponse, ProviderError, ProviderRejected, RateLimited
 from gateway_grpc.providers.base import HttpCall, SseEvent
+from gateway_grpc.providers.openai_dialect import OPENAI_DIALECT, Dialect, adapt_chat_body, adapt_embeddings_body
 from gateway_grpc.providers.openai_media import OpenAIMedia
 from gateway_grpc.providers.openai_wire import (
     decode_chunk,
@@ -41,13 +44,19 @@ _JSON = "application/json"
 _OPTION_HEADERS = {"openai_organization": "openai-organization", "openai_project": "openai-project"}
 
 
+def _unchanged(raw: Any) -> Any:
+    return raw
+
+
 class OpenAIStreamDecoder:
-    """OpenAI's SSE stream is already chunk-shaped: each `data:` line is one chunk; `[DONE]` ends it."""
+    """OpenAI's SSE stream is already chunk-shaped: each `data:` line is one chunk; `[DONE]` ends it. `received`
+    is the provider's hook for a host whose chunks depart from OpenAI's (identity for OpenAI)."""
 
-    __slots__ = ("done", "provider")
+    __slots__ = ("done", "provider", "received")
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, received: Callable[[Any], Any] = _unchanged) -> None:
         self.provider = provider
+        self.received = received
         self.done = False
 
     def decode(self, event: SseEvent) -> list[ChatChunk]:
@@ -68,7 +77,7 @@ class OpenAIStreamDecoder:
                 status=500, error_type=text_or_empty(error.get("type")), code=text_or_empty(error.get("code")),
             )
         try:
-            return [decode_chunk(raw)]
+            return [decode_chunk(self.received(raw))]
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProviderBadResponse(f"Invalid stream chunk from {self.provider}: {data[:200]}",
                                       provider=self.provider) from exc
@@ -77,10 +86,11 @@ class OpenAIStreamDecoder:
 @dataclass(frozen=True, slots=True)
 class OpenAI(OpenAIMedia):
     """The OpenAI Chat Completions family (images and audio from OpenAIMedia). `name` is the provider slug,
-    `base_url` its default API root."""
+    `base_url` its default API root, `dialect` how the host's body departs from OpenAI's."""
 
     name: str = "openai"
     base_url: str = "https://api.openai.com/v1"
+    dialect: Dialect = OPENAI_DIALECT
     stream_framing: ClassVar[str] = "sse"
 
     # ---- requests ----
@@ -113,6 +123,7 @@ class OpenAI(OpenAIMedia):
             if request.include_usage or request.stream_extra:
                 body["stream_options"] = encode_stream_options(request)
         body.update(target.override_params)  # Portkey contract §4: {...body, ...override_params}
+        self._adapt_chat(body)
         headers = self._headers(target)
         if stream:
             headers["accept"] = "text/event-stream"
@@ -127,7 +138,12 @@ class OpenAI(OpenAIMedia):
             body["user"] = request.user
         body.update(request.extra)
         body.update(target.override_params)
+        adapt_embeddings_body(body, self.dialect, self.name)
         return HttpCall("POST", self._url(target, "/embeddings"), self._headers(target), orjson.dumps(body))
+
+    def _adapt_chat(self, body: dict[str, Any]) -> None:
+        """The host's departures from OpenAI's chat body, applied in place (a 400 for what it cannot take)."""
+        adapt_chat_body(body, self.dialect, self.name)
 
     def encode_list_models(self, target: Target) -> HttpCall:
         headers = self._headers(target)
@@ -136,16 +152,20 @@ class OpenAI(OpenAIMedia):
 
     # ---- responses ----
 
+    def _received(self, raw: Any) -> Any:
+        """A host's answer (completion or chunk JSON) made OpenAI-shaped; OpenAI's needs nothing."""
+        return raw
+
     def decode_chat(self, body: bytes) -> ChatResponse:
         raw = loads_json(body, self.name)
         try:
-            return decode_completion(raw)
+            return decode_completion(self._received(raw))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProviderBadResponse(f"Invalid response received from {self.name}: {body[:200]!r}",
                                       provider=self.name) from exc
 
-    def chat_stream_decoder(self) -> OpenAIStreamDecoder:
-        return OpenAIStreamDecoder(self.name)
+    def chat_stream_decoder(self, request: ChatRequest | None = None) -> OpenAIStreamDecoder:
+        return OpenAIStreamDecoder(self.name, self._received)
 
     def decode_embeddings(self, body: bytes) -> EmbeddingsResponse:
         raw = loads_json(body, self.name)
@@ -162,18 +182,16 @@ class OpenAI(OpenAIMedia):
     def decode_list_models(self, body: bytes) -> list[ModelInfo]:
         raw = loads_json(body, self.name)
         try:
-            return [ModelInfo(m["id"], m.get("created") or 0, m.get("owned_by") or "") for m in raw["data"]]
+            return [ModelInfo(m["id"], m.get("created") or m.get("created_at") or 0, m.get("owned_by") or "")
+                    for m in raw["data"]]  # Azure says `created_at`
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProviderBadResponse(f"Invalid response received from {self.name}: {body[:200]!r}",
                                       provider=self.name) from exc
 
     def decode_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
-        try:
-            error = orjson.loads(body).get("error")
-        except (orjson.JSONDecodeError, AttributeError):
-            error = None
-        if isinstance(error, dict):
-            message = text_or_empty(error.get("message")) or f"HTTP {status}"
+        error = _error_object(body)
+        if error is not None:
+            message = _text(error.get("message")) or f"HTTP {status}"
             fields = {"error_type": text_or_empty(error.get("type")), "param": text_or_empty(error.get("param")),
                       "code": text_or_empty(error.get("code"))}
         else:  # an HTML or text error page from a proxy: keep the status, wrap the text (contract §13 row 19)
@@ -182,3 +200,25 @@ class OpenAI(OpenAIMedia):
         kind = RateLimited if status == 429 else ProviderRejected
         return kind(f"{self.name} error: {message}", provider=self.name, status=status,
                     retry_after=retry_after_seconds(headers), **fields)
+
+
+def _error_object(body: bytes) -> dict[str, Any] | None:
+    """OpenAI's `{"error": {...}}`; the top-level `{"message": ...}` some hosts send (Mistral, DeepSeek); or the
+    `{"error": "text"}` of Ollama and Hugging Face TGI."""
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    error = raw.get("error")
+    if isinstance(error, dict):
+        return error
+    if isinstance(error, str):
+        return {"message": error, "type": raw.get("error_type")}
+    return raw if "message" in raw else None
+
+
+def _text(value: Any) -> str:
+    """A message that may be structured (Mistral's 422 carries its validation details as an object)."""
+    return orjson.dumps(value).decode() if isinstance(value, dict | list) else text_or_empty(value)

@@ -1,4 +1,5 @@
-"""Loopback fake of OpenAI's REST API (chat completions, embeddings, models) on 127.0.0.1, in OpenAI's wire format.
+"""Loopback fake of OpenAI's REST API (chat completions, embeddings, models) on 127.0.0.1, in OpenAI's wire format,
+plus the same API in Azure OpenAI's and Mistral's dialects (openai_flavors: `origin` for Azure, `mistral_url`).
 
 Owns HTTP: routing, auth, request recording, strict request validation (tests/oracles.py, imported only when
 strict) and the timing of replies; bodies come from openai_replies, connection faults from faults. Behaviour is
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import signal
@@ -34,10 +36,10 @@ from starlette.routing import Route
 from tests.fakes import openai_replies as replies
 from tests.fakes.faults import ConnectionReset, FlakyCounts, QuietFaults, ResettableHttpTools, StreamBreak
 from tests.fakes.openai_directives import Directives, parse_directives
+from tests.fakes.openai_flavors import AZURE, MISTRAL, OPENAI, Flavor
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _DONE = b"data: [DONE]\n\n"
-_BAD_KEY = "sk-bad"
 
 
 @dataclass(slots=True)
@@ -110,18 +112,36 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
         self._oracles: Any = None
         self._flaky = FlakyCounts()
+        azure = "/openai/deployments/{deployment}"
         self.app = Starlette(
             routes=[
-                Route("/v1/chat/completions", self._chat, methods=["POST"]),
-                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
-                Route("/v1/models", self._models, methods=["GET"]),
+                *self._routes("/v1", "/v1", OPENAI),
+                *self._routes("/mistral/v1", "/mistral/v1", MISTRAL),
+                *self._routes(azure, "/openai", AZURE),
                 Route("/{path:path}", self._invalid_url, methods=_ALL_METHODS),
             ]
         )
 
+    def _routes(self, prefix: str, models_prefix: str, flavor: Flavor) -> list[Route]:
+        return [
+            Route(f"{prefix}/chat/completions", functools.partial(self._chat, flavor=flavor), methods=["POST"]),
+            Route(f"{prefix}/embeddings", functools.partial(self._embeddings, flavor=flavor), methods=["POST"]),
+            Route(f"{models_prefix}/models", functools.partial(self._models, flavor=flavor), methods=["GET"]),
+        ]
+
+    @property
+    def origin(self) -> str:
+        """Scheme, host and port: Azure's `azure_endpoint` (its routes are `/openai/deployments/{d}/...`)."""
+        return f"http://{self.host}:{self.port}"
+
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        return f"{self.origin}/v1"
+
+    @property
+    def mistral_url(self) -> str:
+        """The Mistral dialect's API root (what `https://api.mistral.ai/v1` is to Mistral's clients)."""
+        return f"{self.origin}/mistral/v1"
 
     def clear(self) -> None:
         """Forget recorded requests and the flaky-n counts."""
@@ -193,31 +213,31 @@ class FakeOpenAI:
 
     # --- routes ---------------------------------------------------------------------------------------------------
 
-    async def _chat(self, request: Request) -> Response:
-        record, directives, failure = await self._admit(request, "chat_request_errors")
-        body = record.json
+    async def _chat(self, request: Request, flavor: Flavor = OPENAI) -> Response:
+        record, body, directives, failure = await self._admit(request, "chat_request_errors", flavor)
         if failure is not None:
             return failure
         if (scripted := await self._scripted(body["model"], directives)) is not None:
             return scripted
         ident, created = f"chatcmpl-fake{next(self._ids):019d}", int(time.time())
         if body.get("stream"):
-            chunks = replies.chat_chunks(body, id_=ident, created=created)
-            return _EventStream(_events(chunks, directives), _headers(), record if self.record else None)
-        return _json(200, replies.chat_completion(body, id_=ident, created=created))
+            chunks = [(kind, flavor.chunk(c)) for kind, c in replies.chat_chunks(body, id_=ident, created=created)]
+            events = _events(chunks, directives, flavor.stream_prelude)
+            return _EventStream(events, _headers(), record if self.record else None)
+        return _json(200, flavor.completion(replies.chat_completion(body, id_=ident, created=created)))
 
-    async def _embeddings(self, request: Request) -> Response:
-        record, directives, failure = await self._admit(request, "embeddings_request_errors")
-        body = record.json
+    async def _embeddings(self, request: Request, flavor: Flavor = OPENAI) -> Response:
+        record, body, directives, failure = await self._admit(request, "embeddings_request_errors", flavor)
         if failure is not None:
             return failure
         if (scripted := await self._scripted(body["model"], directives)) is not None:
             return scripted
         return _json(200, replies.embeddings(body))
 
-    async def _models(self, request: Request) -> Response:
+    async def _models(self, request: Request, flavor: Flavor = OPENAI) -> Response:
         await self._log(request)
-        return _unauthorized(request) or _json(200, replies.models_page())
+        refused = flavor.refuse(request)
+        return _json(*refused) if refused is not None else _json(200, replies.models_page())
 
     async def _invalid_url(self, request: Request) -> Response:
         await self._log(request)
@@ -226,28 +246,36 @@ class FakeOpenAI:
 
     # --- request handling -----------------------------------------------------------------------------------------
 
-    async def _admit(self, request: Request, oracle: str) -> tuple[RecordedRequest, Directives, Response | None]:
-        """Record, authenticate, parse and (strict) validate; returns (record, directives, failure response)."""
+    async def _admit(self, request: Request, oracle: str, flavor: Flavor) -> tuple[RecordedRequest, dict,
+                                                                                     Directives, Response | None]:
+        """Record, authenticate, parse and validate (the flavor's own rules; the OpenAI oracle when strict).
+        Returns (record, the body as OpenAI's, directives, failure response)."""
         record = await self._log(request)
-        if (failure := _unauthorized(request)) is not None:
-            return record, _NO_DIRECTIVES, failure
-        body = record.json
-        if not isinstance(body, dict):
+        if (refused := flavor.refuse(request)) is not None:
+            return record, {}, _NO_DIRECTIVES, _json(*refused)
+        if not isinstance(record.json, dict):
             failure = _json(400, replies.error_body(replies.BAD_JSON_REQUEST, "invalid_request_error"))
-            return record, _NO_DIRECTIVES, failure
+            return record, {}, _NO_DIRECTIVES, failure
+        if (refused := flavor.check(record.json)) is not None:
+            return record, {}, _NO_DIRECTIVES, _json(*refused)
+        body = flavor.as_openai(record.json, request)
         if self._oracles is not None:
             record.oracle_errors = getattr(self._oracles, oracle)(body)
             if record.oracle_errors:
                 message = "oracle: " + "; ".join(record.oracle_errors)
-                return record, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
+                return record, body, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
+        return (record, body, *self._directives(body))
+
+    @staticmethod
+    def _directives(body: dict) -> tuple[Directives, Response | None]:
         model = body.get("model")
         if not isinstance(model, str):
             message = "you must provide a model parameter"
-            return record, _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
+            return _NO_DIRECTIVES, _json(400, replies.error_body(message, "invalid_request_error"))
         try:
-            return record, parse_directives(model), None
+            return parse_directives(model), None
         except ValueError as error:
-            return record, _NO_DIRECTIVES, _json(400, replies.error_body(str(error), "invalid_request_error", "model"))
+            return _NO_DIRECTIVES, _json(400, replies.error_body(str(error), "invalid_request_error", "model"))
 
     async def _log(self, request: Request) -> RecordedRequest:
         raw = await request.body()
@@ -283,9 +311,13 @@ class FakeOpenAI:
 _NO_DIRECTIVES = Directives(base="")
 
 
-async def _events(chunks: list[tuple[str, dict]], d: Directives) -> AsyncIterator[bytes]:
-    """SSE `data:` lines, then `[DONE]`; stream-break / stream-error cut in after n content chunks, bad-sse after
-    the first chunk."""
+async def _events(
+    chunks: list[tuple[str, dict]], d: Directives, prelude: tuple[dict, ...] = ()
+) -> AsyncIterator[bytes]:
+    """SSE `data:` lines (after the flavor's prelude events), then `[DONE]`; stream-break / stream-error cut in after
+    n content chunks, bad-sse after the first chunk."""
+    for event in prelude:
+        yield b"data: " + orjson.dumps(event) + b"\n\n"
     cut = d.stream_break if d.stream_break is not None else d.stream_error
     sent = 0
     for position, (kind, chunk) in enumerate(chunks):
@@ -313,16 +345,6 @@ def _headers(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status, _headers(headers), media_type="application/json")
-
-
-def _unauthorized(request: Request) -> Response | None:
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        return _json(401, replies.error_body(replies.MISSING_KEY, "invalid_request_error"))
-    if key == _BAD_KEY:
-        return _json(401, replies.status_error(401, key=key))
-    return None
 
 
 def _config(app: Starlette) -> uvicorn.Config:

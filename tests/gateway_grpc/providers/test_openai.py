@@ -10,6 +10,7 @@ from gateway_grpc import errors as e
 from gateway_grpc import types as t
 from gateway_grpc.providers import PROVIDERS, openai_wire
 from gateway_grpc.providers.base import SseEvent
+from gateway_grpc.providers.openai_dialect import OPENAI_DIALECT
 from tests import oracles
 
 OPENAI = PROVIDERS["openai"]
@@ -121,6 +122,19 @@ def test_openai_compatible_entries_use_their_base_url_or_the_custom_host():
     local_target = t.Target("openai", "k", base_url="http://127.0.0.1:9/v1")
     local = OPENAI.encode_chat(REQUESTS["text"], local_target, stream=False)
     assert local.url == "http://127.0.0.1:9/v1/chat/completions"
+
+
+def test_openai_dialect_is_the_identity_developer_role_and_every_parameter_kept():
+    """OpenAI itself departs from nothing: the long-tail rules (openai_hosts.py) never touch an `openai` body."""
+    assert OPENAI.dialect is OPENAI_DIALECT
+    request = t.ChatRequest("m", (t.Message("developer", "d"), USER), params={
+        "max_completion_tokens": 3, "logprobs": True, "logit_bias": {"1": 2}, "n": 3, "seed": 1},
+        include_usage=True)
+    body = orjson.loads(OPENAI.encode_chat(request, TARGET, stream=True).body)
+    assert body["messages"][0]["role"] == "developer"
+    assert (body["max_completion_tokens"], body["n"], body["seed"], body["logprobs"]) == (3, 3, 1, True)
+    assert body["stream_options"] == {"include_usage": True}
+    assert oracles.chat_request_errors(body) == []
 
 
 def test_openai_encode_forwards_headers_and_org_options():

@@ -1,0 +1,78 @@
+"""The long tail of OpenAI-compatible hosts, as data: one row per host (Portkey's slug, default base URL, `Dialect`).
+No code here and no branching on names anywhere: a host's quirks are its row (CONVENTIONS §3).
+
+Every row: `Authorization: Bearer <key>` when the caller gave a key (local servers need none, and get none when no
+key is given); role `developer` sent as `system` (Portkey's shared base, contract §7) unless the row says otherwise;
+unknown parameters passed through. A custom host (`x-portkey-custom-host`) replaces the base URL, e.g. a
+self-hosted Hugging Face TGI at `http://tgi:8080/v1`.
+
+Sources (base URLs and quirks), checked against Portkey-AI/gateway `src/providers/<slug>/api.ts` and
+`index.ts` (P) and the hosts' own documentation (D):
+  groq          P api.ts; D console.groq.com/docs/openai: logprobs, logit_bias, top_logprobs, messages[].name
+                -> 400; n must be 1
+  deepseek      P api.ts (https://api.deepseek.com), P chatComplete.ts: max_completion_tokens sent as max_tokens
+  together-ai   P api.ts (https://api.together.xyz + /v1)
+  fireworks-ai  P api.ts
+  openrouter    P api.ts (https://openrouter.ai/api + /v1)
+  perplexity-ai P api.ts (no /v1); D docs.perplexity.ai sonar/openai-compatibility and P chatComplete.ts: no tool
+                calling, no logprobs / logit_bias, one choice, max_tokens
+  x-ai          P api.ts
+  cerebras      P api.ts, P index.ts; D inference-docs.cerebras.ai/resources/openai: frequency_penalty, logit_bias,
+                presence_penalty, parallel_tool_calls, service_tier -> 400
+  sambanova     P api.ts (https://api.sambanova.ai + /v1); P index.ts excludes logit_bias and logprobs; one choice
+  deepinfra     P api.ts
+  nebius        P api.ts (AI Studio host; the newer Token Factory host is https://api.tokenfactory.nebius.com/v1)
+  hyperbolic    P api.ts (https://api.hyperbolic.xyz + /v1)
+  lambda        D docs.lambda.ai/public-cloud/lambda-inference-api (api.lambda.ai; P still has api.lambdalabs.com);
+                Lambda announced the Inference API's shutdown: the row stays for configs that name it
+  novita-ai     D novita.ai docs / LiteLLM (https://api.novita.ai/v3/openai; the SDK appends /chat/completions)
+  siliconflow   P api.ts (China host; the international one is https://api.siliconflow.com/v1)
+  moonshot      P api.ts (China host; the international one is https://api.moonshot.ai/v1)
+  zhipu         P api.ts (P sends the bare key; Zhipu's docs and the OpenAI SDK send Bearer, as we do)
+  dashscope     P api.ts (international compatible-mode host)
+  huggingface   P constants.ts HF_ROUTER_BASE_URL; D huggingface.co/changelog/inference-providers-openai-compatible
+                (https://router.huggingface.co/v1); P's api-inference.huggingface.co/models/{m} path is retired
+  ollama        D docs.ollama.com/api/openai-compatibility: max_tokens (no max_completion_tokens), no logit_bias, no n
+  vllm          D docs.vllm.ai OpenAI-compatible server (default port 8000); not a Portkey slug
+  lm-studio     D lmstudio.ai/docs/api/openai-api (default port 1234); not a Portkey slug
+"""
+
+from __future__ import annotations
+
+from gateway_grpc.providers.openai import OpenAI
+from gateway_grpc.providers.openai_dialect import Dialect
+
+_MAX_TOKENS = (("max_completion_tokens", "max_tokens"),)
+_NO_LOGPROBS = frozenset({"logprobs", "top_logprobs", "logit_bias"})
+_PLAIN = Dialect()  # OpenAI's body with `developer` sent as `system`
+
+OPENAI_HOSTS: tuple[OpenAI, ...] = (
+    OpenAI("groq", "https://api.groq.com/openai/v1",
+           Dialect(rejects=_NO_LOGPROBS, single_choice=True, message_rejects=frozenset({"name"}))),
+    OpenAI("deepseek", "https://api.deepseek.com", Dialect(renames=_MAX_TOKENS)),
+    OpenAI("together-ai", "https://api.together.xyz/v1", _PLAIN),
+    OpenAI("fireworks-ai", "https://api.fireworks.ai/inference/v1", _PLAIN),
+    OpenAI("openrouter", "https://openrouter.ai/api/v1", _PLAIN),
+    OpenAI("perplexity-ai", "https://api.perplexity.ai",
+           Dialect(rejects=_NO_LOGPROBS | {"tools", "tool_choice", "parallel_tool_calls"}, single_choice=True,
+                   renames=_MAX_TOKENS)),
+    OpenAI("x-ai", "https://api.x.ai/v1", _PLAIN),
+    OpenAI("cerebras", "https://api.cerebras.ai/v1",
+           Dialect(rejects=frozenset({"frequency_penalty", "presence_penalty", "logit_bias", "parallel_tool_calls",
+                                      "service_tier"}))),
+    OpenAI("sambanova", "https://api.sambanova.ai/v1", Dialect(rejects=_NO_LOGPROBS, single_choice=True)),
+    OpenAI("deepinfra", "https://api.deepinfra.com/v1/openai", _PLAIN),
+    OpenAI("nebius", "https://api.studio.nebius.ai/v1", _PLAIN),
+    OpenAI("hyperbolic", "https://api.hyperbolic.xyz/v1", _PLAIN),
+    OpenAI("lambda", "https://api.lambda.ai/v1", _PLAIN),
+    OpenAI("novita-ai", "https://api.novita.ai/v3/openai", _PLAIN),
+    OpenAI("siliconflow", "https://api.siliconflow.cn/v1", _PLAIN),
+    OpenAI("moonshot", "https://api.moonshot.cn/v1", _PLAIN),
+    OpenAI("zhipu", "https://open.bigmodel.cn/api/paas/v4", _PLAIN),
+    OpenAI("dashscope", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", _PLAIN),
+    OpenAI("huggingface", "https://router.huggingface.co/v1", _PLAIN),
+    OpenAI("ollama", "http://localhost:11434/v1",
+           Dialect(rejects=frozenset({"logit_bias"}), single_choice=True, renames=_MAX_TOKENS)),
+    OpenAI("vllm", "http://localhost:8000/v1", _PLAIN),
+    OpenAI("lm-studio", "http://localhost:1234/v1", _PLAIN),
+)
