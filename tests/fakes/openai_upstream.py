@@ -37,6 +37,7 @@ from tests.fakes import openai_replies as replies
 from tests.fakes.faults import ConnectionReset, FlakyCounts, QuietFaults, ResettableHttpTools, StreamBreak
 from tests.fakes.openai_directives import Directives, parse_directives
 from tests.fakes.openai_flavors import AZURE, MISTRAL, OPENAI, Flavor
+from tests.fakes.openai_media_routes import media_routes
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _DONE = b"data: [DONE]\n\n"
@@ -116,6 +117,7 @@ class FakeOpenAI:
         self.app = Starlette(
             routes=[
                 *self._routes("/v1", "/v1", OPENAI),
+                *media_routes(self),
                 *self._routes("/mistral/v1", "/mistral/v1", MISTRAL),
                 *self._routes(azure, "/openai", AZURE),
                 Route("/{path:path}", self._invalid_url, methods=_ALL_METHODS),

@@ -10,7 +10,7 @@ import pytest
 from openai.types import ImagesResponse, audio, image_generate_params
 from openai.types.audio import speech_create_params, transcription_create_params, translation_create_params
 
-from gateway_grpc.errors import InvalidRequest, ProviderBadResponse
+from gateway_grpc.errors import ProviderBadResponse
 from gateway_grpc.media import ImageRequest, SpeechRequest, TranscriptionRequest
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.types import Target
@@ -107,13 +107,3 @@ def test_openai_transcription_answers_json_and_text():
     with pytest.raises(ProviderBadResponse):
         OPENAI.decode_transcription(b'{"no_text": 1}', "application/json")
 
-
-def test_providers_without_media_say_so():
-    from gateway_grpc.providers.call import _capable
-
-    class ChatOnly:
-        name = "chat-only"
-
-    with pytest.raises(InvalidRequest) as caught:
-        _capable(ChatOnly(), "encode_images")
-    assert caught.value.message == "model: chat-only does not support image generation"

@@ -1,0 +1,105 @@
+"""The fake OpenAI upstream's Images and Audio routes, in OpenAI's wire format: image generation (URLs or base64),
+speech (audio bytes streamed in pieces), transcriptions and translations (multipart in; JSON, verbose JSON or text
+out). Requests are recorded and, when the fake is strict, checked against the openai SDK's request types."""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.fakes import openai_replies as replies
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))  # what every generated image holds
+AUDIO = bytes(range(256)) * 32  # 8 KiB of "audio", sent in AUDIO_PIECES pieces
+AUDIO_PIECES = 4
+AUDIO_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
+               "wav": "audio/wav", "pcm": "audio/pcm"}
+
+
+def media_routes(fake: Any) -> list[Route]:
+    return [
+        Route("/v1/images/generations", functools.partial(images, fake), methods=["POST"]),
+        Route("/v1/audio/speech", functools.partial(speech, fake), methods=["POST"]),
+        Route("/v1/audio/transcriptions", functools.partial(transcribe, fake, False), methods=["POST"]),
+        Route("/v1/audio/translations", functools.partial(transcribe, fake, True), methods=["POST"]),
+    ]
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(orjson.dumps(replies.error_body(message, "invalid_request_error")), status,
+                    media_type="application/json")
+
+
+async def _checked(fake: Any, request: Request, params: Any) -> tuple[Any, Response | None]:
+    record = await fake._log(request)
+    if not isinstance(record.json, dict):
+        return record, _error(400, "the body must be a JSON object")
+    if fake.strict:
+        from tests import oracles
+
+        record.oracle_errors = oracles.request_errors(params, record.json)
+        if record.oracle_errors:
+            return record, _error(400, "oracle: " + "; ".join(record.oracle_errors))
+    return record, None
+
+
+async def images(fake: Any, request: Request) -> Response:
+    from openai.types.image_generate_params import ImageGenerateParams
+
+    record, failure = await _checked(fake, request, ImageGenerateParams)
+    if failure is not None:
+        return failure
+    body = record.json
+    encoded = body.get("response_format") == "b64_json"
+    data = [{"b64_json": base64.b64encode(PNG).decode()} if encoded else {"url": f"https://images.fake/{i}.png"}
+            for i in range(body.get("n") or 1)]
+    data[0]["revised_prompt"] = f"revised: {body['prompt']}"
+    return Response(orjson.dumps({"created": 1700000000, "data": data}), media_type="application/json")
+
+
+async def speech(fake: Any, request: Request) -> Response:
+    from openai.types.audio.speech_create_params import SpeechCreateParams
+
+    record, failure = await _checked(fake, request, SpeechCreateParams)
+    if failure is not None:
+        return failure
+    kind = AUDIO_TYPES.get(record.json.get("response_format") or "mp3", "application/octet-stream")
+    return StreamingResponse(_pieces(), media_type=kind)
+
+
+async def _pieces() -> AsyncIterator[bytes]:
+    size = len(AUDIO) // AUDIO_PIECES
+    for start in range(0, len(AUDIO), size):
+        yield AUDIO[start:start + size]
+
+
+async def transcribe(fake: Any, translate: bool, request: Request) -> Response:
+    record = await fake._log(request)
+    async with request.form() as form:
+        upload, model = form.get("file"), form.get("model")
+        if upload is None or isinstance(upload, str) or not isinstance(model, str):
+            return _error(400, "file and model are required")
+        audio, name = await upload.read(), upload.filename
+        fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    record.json = fields
+    text = f"{'translated' if translate else 'transcribed'} {len(audio)} bytes of {name}"
+    return _transcription(text, fields.get("response_format") or "json")
+
+
+def _transcription(text: str, response_format: str) -> Response:
+    if response_format in ("text", "srt", "vtt"):
+        body = text if response_format == "text" else f"1\n00:00:00,000 --> 00:00:01,500\n{text}\n"
+        return Response(body, media_type="text/plain")
+    answer: dict[str, Any] = {"text": text}
+    if response_format == "verbose_json":
+        answer |= {"language": "english", "duration": 1.5, "segments": [{
+            "id": 0, "seek": 0, "start": 0.0, "end": 1.5, "text": text, "tokens": [1, 2, 3], "temperature": 0.0,
+            "avg_logprob": -0.2, "compression_ratio": 1.1, "no_speech_prob": 0.01}]}
+    return Response(orjson.dumps(answer), media_type="application/json")
