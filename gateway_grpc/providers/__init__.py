@@ -8,7 +8,9 @@ from __future__ import annotations
 from gateway_grpc.providers.anthropic import Anthropic
 from gateway_grpc.providers.azure import AzureOpenAI
 from gateway_grpc.providers.base import Provider
+from gateway_grpc.providers.bedrock import Bedrock
 from gateway_grpc.providers.cohere import Cohere
+from gateway_grpc.providers.gemini import Gemini
 from gateway_grpc.providers.mistral import Mistral
 from gateway_grpc.providers.openai import OpenAI
 from gateway_grpc.providers.openai_hosts import OPENAI_HOSTS
@@ -21,6 +23,8 @@ PROVIDERS: dict[str, Provider] = {
         Mistral(),
         Anthropic(),
         Cohere(),
+        Gemini(),
+        Bedrock(),
         *OPENAI_HOSTS,  # the long tail of OpenAI-compatible hosts: data rows (openai_hosts.py)
     )
 }

@@ -17,6 +17,7 @@ from gateway_grpc.media import (
 )
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.providers.base import Provider
+from gateway_grpc.providers.eventstream import AwsEventStreamDecoder
 from gateway_grpc.providers.sse import SseDecoder
 from gateway_grpc.providers.transport import ProviderTransport, UpstreamResponse
 from gateway_grpc.types import (
@@ -32,7 +33,7 @@ from gateway_grpc.types import (
 
 _PREVIEW_BYTES = 200
 # Stream body framers by Provider.stream_framing: `feed(bytes) -> events`, `flush() -> events`.
-FRAMERS: dict[str, Callable[[], Any]] = {"sse": SseDecoder}
+FRAMERS: dict[str, Callable[[], Any]] = {"sse": SseDecoder, "aws-eventstream": AwsEventStreamDecoder}
 
 
 def _unfinished(provider: str, seen_event: bool, head: bytes) -> ProviderUnavailable | ProviderBadResponse:
