@@ -59,6 +59,7 @@ class Anthropic:
     base_url: str = DEFAULT_BASE_URL
     clock: Callable[[], float] = dataclasses.field(default=time.time, repr=False, compare=False)
     stream_framing: ClassVar[str] = "sse"
+    translated: ClassVar[bool] = True  # strict OpenAI compliance strips its extras (compliance.py)
 
     def _headers(self, target: Target, accept: str = _JSON) -> dict[str, str]:
         options = target.provider_options

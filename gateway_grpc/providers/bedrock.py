@@ -107,6 +107,7 @@ class Bedrock:
 
     name = "bedrock"
     stream_framing: ClassVar[str] = "aws-eventstream"
+    translated: ClassVar[bool] = True  # strict OpenAI compliance strips its extras (compliance.py)
 
     def __init__(self, now: Callable[[], datetime] | None = None, new_id: Callable[[], str] | None = None) -> None:
         self._now = now or _utc_now

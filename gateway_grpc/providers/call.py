@@ -17,6 +17,7 @@ from gateway_grpc.media import (
 )
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.providers.base import Provider
+from gateway_grpc.providers.compliance import strict_answer, strict_chunk
 from gateway_grpc.providers.eventstream import AwsEventStreamDecoder
 from gateway_grpc.providers.sse import SseDecoder
 from gateway_grpc.providers.transport import ProviderTransport, UpstreamResponse
@@ -59,11 +60,18 @@ def _capable(provider: Provider, method: str) -> Any:
     return encode
 
 
-def _chunks(decoder: Any, events: list[Any], request: ChatRequest) -> Iterator[ChatChunk]:
+def _strict(provider: Provider, ctx: CallContext) -> bool:
+    """Whether a translated answer must be cut to OpenAI's schema (compliance.py)."""
+    return ctx.strict_open_ai_compliance and getattr(provider, "translated", False)
+
+
+def _chunks(decoder: Any, events: list[Any], request: ChatRequest, strict: bool) -> Iterator[ChatChunk]:
     """The decoded chunks of some events, naming the requested model when the upstream does not; without
     `include_usage` usage is left out (translating providers' upstreams always send it)."""
     for event in events:
         for chunk in decoder.decode(event):
+            if strict:
+                chunk = strict_chunk(chunk)
             if not chunk.model:
                 chunk = replace(chunk, model=request.model)
             if request.include_usage or chunk.usage is None:
@@ -99,6 +107,8 @@ class ProviderCall:
         call = provider.encode_chat(request, target, stream=False)
         response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
         answer = provider.decode_chat(self._checked(provider, response))
+        if _strict(provider, ctx):
+            answer = strict_answer(answer)
         return answer if answer.model else replace(answer, model=request.model)
 
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
@@ -113,13 +123,13 @@ class ProviderCall:
                 head = head or data[:_PREVIEW_BYTES]
                 events = framer.feed(data)
                 seen = seen or bool(events)
-                for chunk in _chunks(decoder, events, request):
+                for chunk in _chunks(decoder, events, request, _strict(provider, ctx)):
                     yield chunk
                 if decoder.done:
                     return
             events = framer.flush()
             seen = seen or bool(events)
-            for chunk in _chunks(decoder, events, request):
+            for chunk in _chunks(decoder, events, request, _strict(provider, ctx)):
                 yield chunk
         if not decoder.done:
             raise _unfinished(provider.name, seen, head)

@@ -58,6 +58,7 @@ class Cohere:
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
     name: ClassVar[str] = PROVIDER
     stream_framing: ClassVar[str] = "sse"
+    translated: ClassVar[bool] = True  # strict OpenAI compliance strips its extras (compliance.py)
 
     # ---- requests ----
 

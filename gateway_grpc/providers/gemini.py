@@ -50,6 +50,7 @@ class Gemini:
     base_url: str = "https://generativelanguage.googleapis.com/v1beta"
     clock: Callable[[], float] = field(default=time.time, repr=False)
     stream_framing: ClassVar[str] = "sse"
+    translated: ClassVar[bool] = True  # strict OpenAI compliance strips its extras (compliance.py)
 
     # ---- requests ----
 
