@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from edge.shapes import (
     build_request,
     expected,
@@ -188,8 +190,9 @@ def _named_schema(target: Any, obj: dict[str, Any], path: str, schema_key: str) 
     target.name = read_string(obj.get("name", ""), f"{path}.name")
     if obj.get("description") is not None:
         target.description = read_string(obj["description"], f"{path}.description")
-    if obj.get(schema_key) is not None:
-        getattr(target, schema_key).update(read_object(obj[schema_key], f"{path}.{schema_key}"))
+    if obj.get(schema_key) is not None:  # as JSON text: a Struct would lose the schema's key order
+        schema = read_object(obj[schema_key], f"{path}.{schema_key}")
+        setattr(target, f"{schema_key}_json", orjson.dumps(schema).decode())
     if obj.get("strict") is not None:
         target.strict = read_bool(obj["strict"], f"{path}.strict")
     return target

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+import orjson
+from google.protobuf import struct_pb2
 
 from gateway_grpc import types as t
 from gateway_grpc.errors import FieldViolation, InvalidRequest
-from gateway_grpc.request_context import CallOptions
-from gateway_grpc.v1 import chat_pb2, embeddings_pb2, models_pb2, options_pb2, routing_pb2
+from gateway_grpc.v1 import chat_pb2, embeddings_pb2, models_pb2
 
 _ROLES = (None, *t.ROLES)  # indexed by the Role enum number
 _ROLE_NUMBERS = {name: number for number, name in enumerate(_ROLES) if name}
@@ -31,7 +31,7 @@ _MAX_SAFE_INT = 2**53
 # ---- google.protobuf.Struct <-> Python ----
 
 
-def _number(value: float) -> int | float:
+def number(value: float) -> int | float:
     return int(value) if value.is_integer() and abs(value) < _MAX_SAFE_INT else value
 
 
@@ -42,7 +42,7 @@ def from_value(value: struct_pb2.Value) -> Any:
     if kind == "list_value":
         return [from_value(v) for v in value.list_value.values]
     if kind == "number_value":
-        return _number(value.number_value)
+        return number(value.number_value)
     if kind == "null_value" or kind is None:
         return None
     return getattr(value, kind)
@@ -106,13 +106,26 @@ def _message(msg: chat_pb2.Message, path: str) -> t.Message:
     )
 
 
+def _schema(text: str, msg: Any, struct_field: str, path: str) -> dict[str, Any] | None:
+    """A JSON Schema from its JSON text (key order kept), else from the Struct field, else None."""
+    if text:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest.field(path, f"not valid JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise InvalidRequest.field(path, "must be a JSON object")
+        return value
+    return from_struct(getattr(msg, struct_field)) if msg.HasField(struct_field) else None
+
+
 def _tool(tool: chat_pb2.Tool, path: str) -> t.Tool:
     kind = tool.WhichOneof("tool")
     if kind == "function":
         fn = tool.function
         if not fn.name:
             raise InvalidRequest.field(f"{path}.function.name", "required")
-        parameters = from_struct(fn.parameters) if fn.HasField("parameters") else None
+        parameters = _schema(fn.parameters_json, fn, "parameters", f"{path}.function.parameters_json")
         return t.FunctionTool(fn.name, fn.description, parameters, fn.strict if fn.HasField("strict") else None)
     if kind == "other":
         return t.OtherTool(from_struct(tool.other))
@@ -141,7 +154,7 @@ def _response_format(fmt: chat_pb2.ResponseFormat) -> t.ResponseFormat | None:
     schema = None
     if fmt.HasField("json_schema"):
         js = fmt.json_schema
-        schema = t.JsonSchemaFormat(js.name, from_struct(js.schema) if js.HasField("schema") else None,
+        schema = t.JsonSchemaFormat(js.name, _schema(js.schema_json, js, "schema", "response_format.json_schema"),
                                     js.description, js.strict if js.HasField("strict") else None)
     return t.ResponseFormat(kind, schema, extra)
 
@@ -152,7 +165,7 @@ def _params(msg: chat_pb2.CreateChatCompletionRequest) -> dict[str, Any]:
     if msg.stop:
         params["stop"] = list(msg.stop)
     if msg.logit_bias:
-        params["logit_bias"] = {k: _number(v) for k, v in msg.logit_bias.items()}
+        params["logit_bias"] = {k: number(v) for k, v in msg.logit_bias.items()}
     if msg.metadata:
         params["metadata"] = dict(msg.metadata)
     return params
@@ -192,58 +205,6 @@ def embeddings_request(msg: embeddings_pb2.CreateEmbeddingsRequest) -> t.Embeddi
         user=msg.user,
         extra=_extra(msg),
     )
-
-
-def call_options(opts: options_pb2.RequestOptions, headers: Mapping[str, str]) -> CallOptions:
-    config = opts.WhichOneof("config")
-    return CallOptions(
-        provider=opts.provider,
-        custom_host=opts.custom_host,
-        trace_id=opts.trace_id,
-        metadata=from_struct(opts.metadata) if opts.HasField("metadata") else None,
-        routing_config=_routing_config(opts.routing_config) if config == "routing_config" else None,
-        config_json=opts.config_json,
-        config_id=opts.config_id,
-        request_timeout_ms=opts.request_timeout_ms if opts.HasField("request_timeout_ms") else None,
-        forward_headers=tuple(h.lower() for h in opts.forward_headers),
-        strict_open_ai_compliance=(opts.strict_open_ai_compliance
-                                   if opts.HasField("strict_open_ai_compliance") else None),
-        cache_force_refresh=opts.cache_force_refresh,
-        headers=headers,
-    )
-
-
-def _routing_config(config: options_pb2.RoutingConfig) -> dict[str, Any]:
-    """The typed config as Portkey's JSON object, so one validator serves both forms."""
-    return _portkey_json(json_format.MessageToDict(config, preserving_proto_field_name=True))
-
-
-# RoutingConfig fields that hold the caller's own JSON (Structs): renames never apply inside them.
-_OPAQUE_CONFIG_FIELDS = frozenset({"override_params", "query", "before_request_hooks", "after_request_hooks",
-                                   "input_guardrails", "output_guardrails"})
-
-
-def _numbers(value: Any) -> Any:
-    if isinstance(value, float):
-        return _number(value)
-    if isinstance(value, list):
-        return [_numbers(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _numbers(v) for k, v in value.items()}
-    return value
-
-
-def _portkey_json(value: Any) -> Any:
-    """Undo the proto form's changes: doubles to ints, `default_target` to `default`, provider_options inlined."""
-    if isinstance(value, list):
-        return [_portkey_json(v) for v in value]
-    if not isinstance(value, dict):
-        return _numbers(value)
-    out = {("default" if k == "default_target" else k): (_numbers(v) if k in _OPAQUE_CONFIG_FIELDS
-                                                         else _portkey_json(v))
-           for k, v in value.items() if k != "provider_options"}
-    out.update(value.get("provider_options", {}))
-    return out
 
 
 # ---- responses ----
@@ -381,11 +342,3 @@ def models_response(models: list[t.ModelInfo], provider: str) -> models_pb2.List
         models=[models_pb2.Model(id=m.id, created=m.created, owned_by=m.owned_by, provider=provider) for m in models]
     )
 
-
-def routing_summary(log: t.RouteLog) -> routing_pb2.RoutingSummary:
-    return routing_pb2.RoutingSummary(
-        last_used_option_index=log.path, retry_attempt_count=log.retries, provider=log.provider,
-        attempts=[routing_pb2.RoutingAttempt(target_path=a.path, provider=a.provider, status=a.status,
-                                             reason=a.reason, message=a.message, retry=a.retry,
-                                             duration_ms=round(a.duration_ms, 3)) for a in log.attempts],
-    )

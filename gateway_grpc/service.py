@@ -12,7 +12,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from gateway_grpc import convert, convert_media
+from gateway_grpc import convert, convert_media, convert_options
 from gateway_grpc import errors as e
 from gateway_grpc.pipeline import Handler
 from gateway_grpc.request_context import RequestContextBuilder, usable_trace_id
@@ -71,7 +71,7 @@ def status_proto(error: e.GatewayError, code: grpc.StatusCode, ctx: CallContext 
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in violations
         ]))
     if ctx is not None and ctx.log.path:
-        details.append(convert.routing_summary(ctx.log))
+        details.append(convert_options.routing_summary(ctx.log))
     packed = []
     for detail in details:
         holder = any_pb2.Any()
@@ -124,7 +124,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
     def _context(self, options: Any, context: grpc.aio.ServicerContext, path: str) -> CallContext:
         headers = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
         remaining = context.time_remaining()
-        return self._contexts.build(convert.call_options(options, headers), remaining,
+        return self._contexts.build(convert_options.call_options(options, headers), remaining,
                                     asyncio.get_running_loop().time(), path)
 
     async def _abort(self, context: grpc.aio.ServicerContext, error: Exception, ctx: CallContext | None) -> None:
@@ -158,7 +158,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         async def run(ctx: CallContext) -> chat_pb2.CreateChatCompletionResponse:
             answer = await self._pipeline.complete(convert.chat_request(request), ctx)
             response = convert.chat_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
             return response
         return await self._unary(request, context, CHAT_PATH, run)
 
@@ -167,7 +167,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         async def run(ctx: CallContext) -> embeddings_pb2.CreateEmbeddingsResponse:
             answer = await self._pipeline.embed(convert.embeddings_request(request), ctx)
             response = convert.embeddings_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
             return response
         return await self._unary(request, context, EMBEDDINGS_PATH, run)
 
@@ -182,7 +182,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         async def run(ctx: CallContext) -> media_pb2.CreateImageResponse:
             answer = await self._pipeline.generate_images(convert_media.image_request(request), ctx)
             response = convert_media.image_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
             return response
         return await self._unary(request, context, IMAGES_PATH, run)
 
@@ -191,7 +191,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         async def run(ctx: CallContext) -> media_pb2.CreateTranscriptionResponse:
             answer = await self._pipeline.transcribe(convert_media.transcription_request(request, False), ctx)
             response = convert_media.transcription_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
             return response
         return await self._unary(request, context, TRANSCRIPTIONS_PATH, run)
 
@@ -200,7 +200,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         async def run(ctx: CallContext) -> media_pb2.CreateTranslationResponse:
             answer = await self._pipeline.transcribe(convert_media.transcription_request(request, True), ctx)
             response = convert_media.translation_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert.routing_summary(ctx.log))
+            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
             return response
         return await self._unary(request, context, TRANSLATIONS_PATH, run)
 
@@ -214,7 +214,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
                 message = convert_media.speech_chunk(chunk, ctx.log.provider, first=not started)
                 if not started:
                     await context.send_initial_metadata(_response_headers(ctx))
-                    message.routing.CopyFrom(convert.routing_summary(ctx.log))
+                    message.routing.CopyFrom(convert_options.routing_summary(ctx.log))
                     started = True
                 yield message
         except Exception as error:
@@ -230,7 +230,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
                 message = convert.chat_chunk(chunk, ctx.log.provider)
                 if not started:
                     await context.send_initial_metadata(_response_headers(ctx))
-                    message.routing.CopyFrom(convert.routing_summary(ctx.log))
+                    message.routing.CopyFrom(convert_options.routing_summary(ctx.log))
                     started = True
                 yield message
         except Exception as error:

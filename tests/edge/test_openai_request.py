@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import orjson
 import pytest
 from google.protobuf import struct_pb2
 
@@ -185,7 +186,7 @@ CASES = [
         ]},
         request(tools=[
             chat_pb2.Tool(function=chat_pb2.FunctionDefinition(
-                name="f", description="d", strict=True, parameters=struct({"type": "object", "properties": {}}))),
+                name="f", description="d", strict=True, parameters_json='{"type":"object","properties":{}}')),
             chat_pb2.Tool(function=chat_pb2.FunctionDefinition(name="g")),
             chat_pb2.Tool(other=struct({"type": "web_search_preview"})),
             chat_pb2.Tool(other=struct({"type": "function", "function": {"name": "h"},
@@ -211,7 +212,7 @@ CASES = [
         request(response_format=chat_pb2.ResponseFormat(
             type=chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
             json_schema=chat_pb2.JsonSchemaFormat(name="answer", description="d", strict=True,
-                                                  schema=struct({"type": "object"})))),
+                                                  schema_json='{"type":"object"}'))),
     ),
     (
         "json object response format",
@@ -340,6 +341,17 @@ def nested(depth: int) -> list:
     for _ in range(depth - 1):
         value = [value]
     return value
+
+
+def test_openai_request_schemas_keep_their_key_order():
+    schema = {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "number"}},
+              "required": ["zeta", "alpha"], "additionalProperties": False}
+    body = {"tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}}}
+    message = chat_request_from_json(body)
+    for text in (message.tools[0].function.parameters_json, message.response_format.json_schema.schema_json):
+        assert list(orjson.loads(text)) == ["type", "properties", "required", "additionalProperties"]
+        assert list(orjson.loads(text)["properties"]) == ["zeta", "alpha"]
 
 
 def test_openai_request_deepest_json_a_struct_can_carry_round_trips():

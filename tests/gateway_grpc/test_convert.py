@@ -3,7 +3,7 @@
 import pytest
 from google.protobuf import struct_pb2
 
-from gateway_grpc import convert
+from gateway_grpc import convert, convert_options
 from gateway_grpc import types as t
 from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.v1 import chat_pb2, embeddings_pb2, options_pb2
@@ -221,7 +221,7 @@ def test_convert_typed_routing_config_becomes_portkey_json():
                  options_pb2.RoutingConfig(name="b", provider="groq", provider_options={"api_version": "v1"})],
         retry=options_pb2.RetryPolicy(attempts=3),
     )
-    opts = convert.call_options(options_pb2.RequestOptions(routing_config=config), {})
+    opts = convert_options.call_options(options_pb2.RequestOptions(routing_config=config), {})
     raw = opts.routing_config
     assert raw["strategy"] == {"mode": "conditional", "default": "b",
                                "conditions": [{"query": {"metadata.tier": {"$eq": "gold"}}, "then": "a"}]}
@@ -233,5 +233,5 @@ def test_convert_typed_routing_config_becomes_portkey_json():
 def test_convert_typed_routing_config_leaves_the_callers_own_json_alone():
     config = options_pb2.RoutingConfig(provider="openai", override_params=_struct(
         {"default_target": "mine", "provider_options": {"k": 1}, "max_tokens": 5}))
-    raw = convert.call_options(options_pb2.RequestOptions(routing_config=config), {}).routing_config
+    raw = convert_options.call_options(options_pb2.RequestOptions(routing_config=config), {}).routing_config
     assert raw["override_params"] == {"default_target": "mine", "provider_options": {"k": 1}, "max_tokens": 5}
