@@ -127,6 +127,7 @@ class _Details:
     info: error_details_pb2.ErrorInfo | None = None
     fields: list[str] = field(default_factory=list)
     attempts: tuple[dict[str, Any], ...] = ()
+    retry_after_ms: int | None = None
 
 
 def _attempt_json(attempt: routing_pb2.RoutingAttempt) -> dict[str, Any]:
@@ -146,6 +147,10 @@ def _details(status: status_pb2.Status | None) -> _Details:
             bad_request = error_details_pb2.BadRequest()
             detail.Unpack(bad_request)
             found.fields.extend(violation.field for violation in bad_request.field_violations)
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            found.retry_after_ms = retry.retry_delay.ToMilliseconds()
         elif detail.Is(routing_pb2.RoutingSummary.DESCRIPTOR):
             summary = routing_pb2.RoutingSummary()
             detail.Unpack(summary)
@@ -162,6 +167,9 @@ def reply_from_rpc_error(err: grpc.aio.AioRpcError) -> ErrorReply:
     details = _details(_rich_status(err))
     info, fields = details.info, details.fields
     headers = portkey_headers(err.initial_metadata(), err.trailing_metadata())
+    if details.retry_after_ms is not None:  # the upstream's wait, in the headers OpenAI's SDKs honour
+        headers["retry-after-ms"] = str(details.retry_after_ms)
+        headers["retry-after"] = str(-(-details.retry_after_ms // 1000))
     meta: dict[str, str] = dict(info.metadata) if info else {}
     rule = REASONS.get(info.reason) if info else None
     if rule is None:

@@ -70,6 +70,10 @@ def status_proto(error: e.GatewayError, code: grpc.StatusCode, ctx: CallContext 
         details.append(error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in violations
         ]))
+    if isinstance(error, e.ProviderError) and error.retry_after is not None:  # what the upstream asked callers to wait
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(round(error.retry_after * 1000))
+        details.append(retry)
     if ctx is not None and ctx.log.path:
         details.append(convert_options.routing_summary(ctx.log))
     packed = []

@@ -65,3 +65,11 @@ def test_stack_client_hang_up_cancels_the_pending_fallback(gateway_stack, upstre
         post(gateway_stack, config, timeout=0.4)
     time.sleep(2.0)  # past the slow target's answer: a fallback would have run by now
     assert upstream.calls(slow) == 1 and upstream.calls("gpt-4o-mini") == 0
+
+
+def test_stack_upstream_retry_after_reaches_the_client(gateway_stack, upstream):
+    reply = post(gateway_stack, target(upstream, "gpt-4o-mini+error-429+retry-after-ms-1500"))
+    assert reply.status_code == 429
+    assert (reply.headers["retry-after-ms"], reply.headers["retry-after"]) == ("1500", "2")
+    calm = post(gateway_stack, target(upstream, "gpt-4o-mini+error-500"))
+    assert calm.status_code == 500 and "retry-after-ms" not in calm.headers

@@ -95,3 +95,15 @@ async def test_grpc_every_target_failing_reports_the_last_error_and_all_attempts
     assert [(a.target_path, a.status) for a in summary.attempts] == [("config.targets[0]", 502),
                                                                       ("config.targets[1]", 429)]
     assert dict(caught.value.trailing_metadata())["x-portkey-last-used-option-index"] == "config.targets[1]"
+
+
+@pytest.mark.asyncio
+async def test_grpc_rate_limit_carries_the_upstreams_wait_as_retry_info(gateway, upstream):
+    from google.rpc import error_details_pb2
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gateway.CreateChatCompletion(request(leaf(upstream, "gpt-4o-mini+error-429+retry-after-ms-250")))
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    retry = next(r for r in (error_details_pb2.RetryInfo(),)
+                 for d in rpc_status.from_call(caught.value).details if d.Unpack(r))
+    assert retry.retry_delay.ToMilliseconds() == 250
