@@ -112,6 +112,7 @@ MISTRAL_KEYS = frozenset({
     "tools", "tool_choice", "presence_penalty", "frequency_penalty", "n", "prediction", "parallel_tool_calls",
     "prompt_mode", "safe_prompt",
 })
+MISTRAL_EMBED_KEYS = frozenset({"model", "input", "output_dimension", "output_dtype", "encoding_format"})
 MISTRAL_ROLES = frozenset({"system", "user", "assistant", "tool"})
 MISTRAL_OWN_KEYS = ("safe_prompt", "prompt_mode")  # not OpenAI's: left out of the OpenAI oracle's view
 _MISTRAL_TOOL_ID = re.compile(r"[A-Za-z0-9]{9}")
@@ -128,8 +129,9 @@ def _extra_forbidden(loc: list, value: Any) -> Failure:
 
 
 def _mistral_check(body: dict) -> Failure | None:
+    allowed = MISTRAL_EMBED_KEYS if "input" in body and "messages" not in body else MISTRAL_KEYS
     for key in body:
-        if key not in MISTRAL_KEYS:
+        if key not in allowed:
             return _extra_forbidden([key], body[key])
     for index, message in enumerate(body.get("messages") or ()):
         if not isinstance(message, dict) or message.get("role") not in MISTRAL_ROLES:
@@ -151,6 +153,8 @@ def _mistral_as_openai(body: dict, request: Request) -> dict:
     out = {k: v for k, v in body.items() if k not in MISTRAL_OWN_KEYS}
     if "random_seed" in out:
         out["seed"] = out.pop("random_seed")
+    if "output_dimension" in out:
+        out["dimensions"] = out.pop("output_dimension")
     if out.get("stream"):
         out["stream_options"] = {"include_usage": True}
     return out

@@ -203,3 +203,11 @@ async def test_mistral_fake_refuses_what_the_gateway_never_sends(provider_call, 
     with pytest.raises(e.ProviderRejected) as caught:
         await provider_call.complete(t.ChatRequest("m", (USER,)), ctx)
     assert caught.value.status == 422 and "Extra inputs are not permitted" in caught.value.message
+
+
+async def test_mistral_embeddings_against_the_fake_mistral(provider_call, upstream):
+    request = t.EmbeddingsRequest("mistral-embed", inputs=("a", "b"), dimensions=8)
+    answer = await provider_call.embed(request, _ctx(upstream))
+    assert len(answer.vectors) == 2 and len(answer.vectors[0]) == 8
+    sent = upstream.requests[-1]
+    assert sent.json["output_dimension"] == 8 and "dimensions" not in sent.json and sent.oracle_errors == []
