@@ -115,7 +115,7 @@ PROVIDER_OPTION_FIELDS = (
     "api_version", "resource_name", "deployment_id", "openai_organization", "openai_project", "azure_model_name",
     "azure_auth_mode", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region",
     "aws_role_arn", "aws_auth_type", "aws_external_id", "vertex_project_id", "vertex_region", "azure_ad_token",
-    "anthropic_version", "anthropic_beta",
+    "anthropic_version", "anthropic_beta", "vertex_service_account_json",  # a config's JSON object: dumped (plan.py)
 )
 # Portkey's provider headers (contract §2.1) -> the provider option each one sets.
 PROVIDER_OPTION_HEADERS = {
@@ -136,6 +136,7 @@ PROVIDER_OPTION_HEADERS = {
     "x-portkey-aws-external-id": "aws_external_id",
     "x-portkey-vertex-project-id": "vertex_project_id",
     "x-portkey-vertex-region": "vertex_region",
+    "x-portkey-vertex-service-account-json": "vertex_service_account_json",
     # accepted with or without the prefix (contract §2: unprefixed for Claude Code)
     "anthropic-version": "anthropic_version",
     "x-portkey-anthropic-version": "anthropic_version",

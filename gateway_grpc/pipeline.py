@@ -131,8 +131,9 @@ def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, r
                       routing.retry_after_budget_ms / 1000)
     metrics = RoutingMetrics()
     breakers = CircuitBreakers(clock, routing.circuit_breaker_max_targets, metrics.circuit)
-    planner = Planner(HostGuard(settings.security.custom_host_allowlist),
-                      RetryStage(ProviderCall(transport), backoff, rng, sleep), breakers, rng, clock,
+    guard = HostGuard(settings.security.custom_host_allowlist)
+    provider_call = ProviderCall(transport, token_guard=guard)  # token endpoints pass the custom-host guard too
+    planner = Planner(guard, RetryStage(provider_call, backoff, rng, sleep), breakers, rng, clock,
                       routing.circuit_breaker, metrics)
     routes = RouteTable(settings, planner)
     return Pipeline(GuardrailStage(CacheStage(RouterStage())), routes, breakers, metrics)

@@ -13,7 +13,9 @@ from gateway_grpc.providers.cohere import Cohere
 from gateway_grpc.providers.gemini import Gemini
 from gateway_grpc.providers.mistral import Mistral
 from gateway_grpc.providers.openai import OpenAI
-from gateway_grpc.providers.openai_hosts import OPENAI_HOSTS
+from gateway_grpc.providers.openai_hosts import EMBEDDING_HOSTS, OPENAI_HOSTS
+from gateway_grpc.providers.stability import StabilityAI
+from gateway_grpc.providers.vertex import VertexAI
 
 PROVIDERS: dict[str, Provider] = {
     p.name: p
@@ -25,6 +27,9 @@ PROVIDERS: dict[str, Provider] = {
         Cohere(),
         Gemini(),
         Bedrock(),
+        VertexAI(),
+        StabilityAI(),
         *OPENAI_HOSTS,  # the long tail of OpenAI-compatible hosts: data rows (openai_hosts.py)
+        *EMBEDDING_HOSTS,  # embeddings-only OpenAI-compatible hosts (jina, voyage): rows too
     )
 }

@@ -1,10 +1,12 @@
 """Azure OpenAI: OpenAI's body and answers at per-deployment URLs with `api-key` (or Entra bearer) auth. Pure.
 
 URL: `https://{resource_name}.openai.azure.com/openai/deployments/{deployment_id}/chat/completions?api-version=...`
-(and `/embeddings`); models: `/openai/models?api-version=...`. A custom host replaces
-`https://{resource_name}.openai.azure.com` (what `AzureOpenAI(azure_endpoint=...)` takes). Every value that becomes
-part of the URL is charset-checked and the URL is assembled by urllib's builders, never by pasting unchecked text
-(Portkey contract §13 row 23: `azure-resource-name` injection, Portkey #1596).
+(and `/embeddings`, and through OpenAIMedia `/images/generations`, `/audio/speech`, `/audio/transcriptions`,
+`/audio/translations`: Azure's data-plane reference; its text-to-speech quickstart uses a preview api-version, so
+speech deployments usually need `x-portkey-azure-api-version`); models: `/openai/models?api-version=...`. A custom
+host replaces `https://{resource_name}.openai.azure.com` (what `AzureOpenAI(azure_endpoint=...)` takes). Every value
+that becomes part of the URL is charset-checked and the URL is assembled by urllib's builders, never by pasting
+unchecked text (Portkey contract §13 row 23: `azure-resource-name` injection, Portkey #1596).
 
 Azure accepts and ignores `model` in the body, so the body is OpenAI's (`azure_model_name` is not needed: answers
 name the model). Its error envelope is OpenAI's; its content filter results ride in the answers' extras

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway_grpc.errors import ProviderError
@@ -25,8 +25,8 @@ class HttpCall:
 
     method: str
     url: str
-    headers: Mapping[str, str]
-    body: bytes | None = None
+    headers: Mapping[str, str] = field(repr=False)  # credentials (api keys, bearer and signed tokens)
+    body: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,11 @@ class Provider(Protocol):
 class MediaProvider(Protocol):
     """What a provider adds to serve images and audio. Optional: a provider without a method answers 400 saying it
     does not support that capability (providers/call.py)."""
+
+    def supports(self, capability: str) -> bool:
+        """Whether the provider serves `capability`, named by the method below that serves it (`encode_images`,
+        `encode_speech`, `encode_transcription`). Optional: without it, a provider serves every method it has."""
+        ...
 
     def encode_images(self, request: ImageRequest, target: Target) -> HttpCall:
         """The image generation call."""

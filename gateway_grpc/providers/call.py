@@ -1,12 +1,19 @@
-"""The pipeline's last stage: encode with the target's provider, send through the transport, frame, decode."""
+"""The pipeline's last stage: encode with the target's provider, send through the transport, frame, decode.
+
+Token seam: a provider with `token_key` (providers/tokens.py TokenSource) first gets an access token for its
+credential, from the token cache or, on a miss, by sending its `token_request` through the same transport (the
+URL passes the custom-host SSRF guard); the token reaches the provider as the `access_token` option on a copy of
+the Target."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderUnavailable
+from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.media import (
     ImageRequest,
     ImageResponse,
@@ -20,7 +27,8 @@ from gateway_grpc.providers.base import Provider
 from gateway_grpc.providers.compliance import strict_answer, strict_chunk
 from gateway_grpc.providers.eventstream import AwsEventStreamDecoder
 from gateway_grpc.providers.sse import SseDecoder
-from gateway_grpc.providers.transport import ProviderTransport, UpstreamResponse
+from gateway_grpc.providers.tokens import ACCESS_TOKEN_OPTION, TokenCache
+from gateway_grpc.providers.transport import ProviderTransport, UpstreamResponse, map_transport_errors
 from gateway_grpc.types import (
     CallContext,
     ChatChunk,
@@ -55,7 +63,8 @@ CAPABILITIES = {
 
 def _capable(provider: Provider, method: str) -> Any:
     encode = getattr(provider, method, None)
-    if encode is None:
+    supports = getattr(provider, "supports", None)  # a host can have the method but not the service (Dialect.media)
+    if encode is None or (supports is not None and not supports(method)):
         raise InvalidRequest.field("model", f"{provider.name} does not support {CAPABILITIES[method]}")
     return encode
 
@@ -92,10 +101,36 @@ def _provider(ctx: CallContext) -> tuple[Provider, Target]:
 
 
 class ProviderCall:
-    """Calls one target (ctx.target) within the attempt's time limits; knows neither retries nor routing."""
+    """Calls one target (ctx.target) within the attempt's time limits; knows neither retries nor routing.
 
-    def __init__(self, transport: ProviderTransport) -> None:
+    `tokens` caches minted access tokens; `token_guard` checks token endpoint URLs (pass the one built from the
+    custom-host allowlist; the default is HostGuard's: public hosts and loopback)."""
+
+    def __init__(self, transport: ProviderTransport, tokens: TokenCache | None = None,
+                 token_guard: HostGuard | None = None) -> None:
         self._transport = transport
+        self._tokens = tokens if tokens is not None else TokenCache()
+        self._token_guard = token_guard if token_guard is not None else HostGuard()
+
+    async def _resolve(self, ctx: CallContext) -> tuple[Provider, Target]:
+        """The target's provider, and the target with an access token when the provider mints one."""
+        provider, target = _provider(ctx)
+        token_key = getattr(provider, "token_key", None)
+        key = token_key(target) if token_key is not None else None
+        if key is None:
+            return provider, target
+        with map_transport_errors(provider.name, _limit_ms(ctx)):
+            async with asyncio.timeout_at(ctx.attempt_deadline):  # waiters for another call's exchange too
+                token = await self._tokens.get(key, lambda: self._exchange(provider, target, ctx))
+        return provider, replace(target, provider_options={**target.provider_options, ACCESS_TOKEN_OPTION: token})
+
+    async def _exchange(self, provider: Any, target: Target, ctx: CallContext) -> tuple[str, float]:
+        call = provider.token_request(target)
+        self._token_guard.check(call.url, f"{provider.name} token endpoint")
+        response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
+        if response.status >= 400:
+            raise provider.decode_token_error(response.status, response.body, response.headers)
+        return provider.decode_token(response.body)
 
     def _checked(self, provider: Provider, response: UpstreamResponse) -> bytes:
         if response.status >= 400:
@@ -103,7 +138,7 @@ class ProviderCall:
         return response.body
 
     async def complete(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
-        provider, target = _provider(ctx)
+        provider, target = await self._resolve(ctx)
         call = provider.encode_chat(request, target, stream=False)
         response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
         answer = provider.decode_chat(self._checked(provider, response))
@@ -112,7 +147,7 @@ class ProviderCall:
         return answer if answer.model else replace(answer, model=request.model)
 
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
-        provider, target = _provider(ctx)
+        provider, target = await self._resolve(ctx)
         call = provider.encode_chat(request, target, stream=True)
         async with self._transport.stream(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx)) as upstream:
             if upstream.status >= 400:
@@ -135,27 +170,27 @@ class ProviderCall:
             raise _unfinished(provider.name, seen, head)
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
-        provider, target = _provider(ctx)
+        provider, target = await self._resolve(ctx)
         response = await self._transport.send(provider.encode_embeddings(request, target), provider.name,
                                               ctx.attempt_deadline, _limit_ms(ctx))
         answer = provider.decode_embeddings(self._checked(provider, response))
         return answer if answer.model else replace(answer, model=request.model)
 
     async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
-        provider, target = _provider(ctx)
+        provider, target = await self._resolve(ctx)
         response = await self._transport.send(provider.encode_list_models(target), provider.name,
                                               ctx.attempt_deadline, _limit_ms(ctx))
         return provider.decode_list_models(self._checked(provider, response))
 
     async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResponse:
-        provider, target = _provider(ctx)
+        provider, target = await self._resolve(ctx)
         call = _capable(provider, "encode_images")(request, target)
         response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
         return provider.decode_images(self._checked(provider, response))  # type: ignore[attr-defined]
 
     async def speak(self, request: SpeechRequest, ctx: CallContext) -> AsyncIterator[SpeechChunk]:
         """The audio as the upstream sends it: each body chunk passed on, the first with its content type."""
-        provider, target = _provider(ctx)
+        provider, target = await self._resolve(ctx)
         call = _capable(provider, "encode_speech")(request, target)
         async with self._transport.stream(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx)) as upstream:
             if upstream.status >= 400:
@@ -166,7 +201,7 @@ class ProviderCall:
                 content_type = ""
 
     async def transcribe(self, request: TranscriptionRequest, ctx: CallContext) -> TranscriptionResponse:
-        provider, target = _provider(ctx)
+        provider, target = await self._resolve(ctx)
         call = _capable(provider, "encode_transcription")(request, target)
         response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
         body = self._checked(provider, response)

@@ -9,7 +9,7 @@ its hooks: `_url`, `_headers`, `_adapt_chat` and `_received`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import orjson
@@ -37,6 +37,7 @@ from gateway_grpc.types import (
     EmbeddingsResponse,
     ModelInfo,
     Target,
+    Usage,
 )
 
 _JSON = "application/json"
@@ -174,7 +175,7 @@ class OpenAI(OpenAIMedia):
             vectors = tuple(row["embedding"] for row in rows)
             if any(not isinstance(v, list) for v in vectors):
                 raise TypeError("embedding is not a list of floats")
-            return EmbeddingsResponse(raw.get("model") or "", vectors, decode_usage(raw.get("usage")))
+            return EmbeddingsResponse(raw.get("model") or "", vectors, _embedding_usage(raw.get("usage")))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProviderBadResponse(f"Invalid response received from {self.name}: {body[:200]!r}",
                                       provider=self.name) from exc
@@ -202,9 +203,15 @@ class OpenAI(OpenAIMedia):
                     retry_after=retry_after_seconds(headers), **fields)
 
 
+def _embedding_usage(raw: Any) -> Usage | None:
+    """Embedding tokens are all prompt tokens: a host that counts only `total_tokens` (Voyage, Jina) has them."""
+    usage = decode_usage(raw)
+    return replace(usage, prompt_tokens=usage.total_tokens) if usage and not usage.prompt_tokens else usage
+
+
 def _error_object(body: bytes) -> dict[str, Any] | None:
-    """OpenAI's `{"error": {...}}`; the top-level `{"message": ...}` some hosts send (Mistral, DeepSeek); or the
-    `{"error": "text"}` of Ollama and Hugging Face TGI."""
+    """OpenAI's `{"error": {...}}`; the top-level `{"message": ...}` some hosts send (Mistral, DeepSeek); the
+    `{"error": "text"}` of Ollama and Hugging Face TGI; or FastAPI's `{"detail": ...}` (Voyage, Jina)."""
     try:
         raw = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -216,7 +223,9 @@ def _error_object(body: bytes) -> dict[str, Any] | None:
         return error
     if isinstance(error, str):
         return {"message": error, "type": raw.get("error_type")}
-    return raw if "message" in raw else None
+    if "message" in raw:
+        return raw
+    return {"message": raw["detail"]} if raw.get("detail") else None
 
 
 def _text(value: Any) -> str:

@@ -3,7 +3,8 @@ apply those departures to an encoded body. Pure; never branches on a provider na
 
 A parameter the host refuses is a 400 naming the provider and the parameter, never a silent drop (Portkey's
 allowlists drop it, contract §13 row 25); a parameter the host spells differently is renamed; every other key,
-known to the gateway or not, passes through unchanged.
+known to the gateway or not, passes through unchanged. What the host serves is data too: chat (embeddings-only hosts
+answer 400) and which of OpenAI's media APIs (`media`, read by `OpenAIMedia.supports` for providers/call.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway_grpc.errors import InvalidRequest
+
+# The media capabilities, named by the MediaProvider method that serves each (base.py; providers/call.py CAPABILITIES).
+IMAGES, SPEECH, TRANSCRIPTION = "encode_images", "encode_speech", "encode_transcription"
+ALL_MEDIA = frozenset({IMAGES, SPEECH, TRANSCRIPTION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +32,20 @@ class Dialect:
     message_rejects: frozenset[str] = frozenset()  # message keys the host refuses (Groq: `name`)
     stream_options: bool = True  # False: the host refuses `stream_options` (and reports stream usage unasked)
     embedding_renames: tuple[tuple[str, str], ...] = ()
+    float_encoding: bool = True  # False: the host has no `encoding_format: "float"` (floats are its default)
+    chat: bool = True  # False: an embeddings-only host; chat is a 400
+    media: frozenset[str] = frozenset()  # the media capabilities it serves at OpenAI's paths (none unless documented)
 
 
-OPENAI_DIALECT = Dialect(developer_as_system=False)
+OPENAI_DIALECT = Dialect(developer_as_system=False, media=ALL_MEDIA)
 
 
 def adapt_chat_body(body: dict[str, Any], dialect: Dialect, provider: str) -> None:
     """Apply `dialect` to an encoded chat body, in place; InvalidRequest names what the host cannot take."""
     if dialect is OPENAI_DIALECT:  # OpenAI itself: nothing to do
         return
+    if not dialect.chat:
+        raise InvalidRequest.field("model", f"{provider} does not support chat completions")
     _refuse(body, dialect.rejects, provider)
     choices = body.get("n")
     if dialect.single_choice and choices is not None and choices != 1:
@@ -50,6 +60,8 @@ def adapt_chat_body(body: dict[str, Any], dialect: Dialect, provider: str) -> No
 def adapt_embeddings_body(body: dict[str, Any], dialect: Dialect, provider: str) -> None:
     """Apply `dialect` to an encoded embeddings body, in place."""
     _refuse(body, dialect.rejects, provider)
+    if not dialect.float_encoding and body.get("encoding_format") == "float":
+        del body["encoding_format"]  # the gateway's own ask (the edge owns the caller's encoding_format)
     _rename(body, dialect.embedding_renames, provider)
 
 

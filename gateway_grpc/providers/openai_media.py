@@ -1,5 +1,6 @@
 """OpenAI's Images and Audio APIs for the OpenAI family: image generation, speech, transcription and translation.
-Pure translation; mixed into the OpenAI provider class, whose `_url` and `_headers` it uses.
+Pure translation; mixed into the OpenAI provider class, whose `_url` and `_headers` it uses. Which of these APIs a
+host serves is its Dialect's `media` (`supports`): an OpenAI-compatible host has the methods but not every service.
 
 Multipart bodies are built with urllib3's encoder (the transport sends bytes); base64 images become bytes here and
 the edge encodes them again for REST callers who asked for `b64_json`.
@@ -25,6 +26,7 @@ from gateway_grpc.media import (
     TranscriptionResponse,
 )
 from gateway_grpc.providers.base import HttpCall
+from gateway_grpc.providers.openai_dialect import Dialect
 from gateway_grpc.providers.openai_wire import decode_usage
 from gateway_grpc.providers.wire import loads_json
 from gateway_grpc.types import Target
@@ -37,10 +39,16 @@ def _form_value(value: Any) -> str:
 
 
 class OpenAIMedia:
-    """Media methods of an OpenAI-family provider (`name`, `_url(target, path)`, `_headers(target)` come from it)."""
+    """Media methods of an OpenAI-family provider (`name`, `dialect`, `_url(target, path)`, `_headers(target)` come
+    from it)."""
 
     __slots__ = ()
     name: str
+    dialect: Dialect
+
+    def supports(self, capability: str) -> bool:
+        """Whether the host serves `capability` (a MediaProvider method name): its dialect says."""
+        return capability in self.dialect.media
 
     def _url(self, target: Target, path: str) -> str:  # pragma: no cover - provided by the provider class
         raise NotImplementedError

@@ -69,7 +69,7 @@ class LeafSpec:
     api_key: str | None = field(default=None, repr=False)
     base_url: str = ""
     override_params: Mapping[str, Any] = EMPTY
-    provider_options: Mapping[str, str] = EMPTY
+    provider_options: Mapping[str, str] = field(default=EMPTY, repr=False)  # credentials: aws_*, service accounts
     forward_headers: tuple[str, ...] | None = None
     retry: RetryPolicy = RetryPolicy()
     timeout_ms: int | None = None

@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
+
 from gateway_grpc.config import PROVIDER_OPTION_FIELDS, CircuitBreakerConfig, RetryConfig, TargetConfig
 from gateway_grpc.errors import InvalidConfig
 from gateway_grpc.host_guard import HostGuard
@@ -107,7 +109,8 @@ class Planner:
             api_key=config.api_key,
             base_url=self._guard.check(config.custom_host, f"{here}.custom_host") if config.custom_host else "",
             override_params=config.override_params or EMPTY,
-            provider_options={n: v for n in PROVIDER_OPTION_FIELDS if (v := getattr(config, n)) is not None} or EMPTY,
+            provider_options={n: _option_text(v) for n in PROVIDER_OPTION_FIELDS
+                              if (v := getattr(config, n)) is not None} or EMPTY,
             forward_headers=_forward_names(config.forward_headers, f"{here}.forward_headers"),
             retry=retry_policy(config.retry),
             timeout_ms=config.request_timeout,
@@ -162,6 +165,11 @@ _BUILDERS = {
     "loadbalance": Planner._loadbalance,
     "conditional": Planner._conditional,
 }
+
+
+def _option_text(value: Any) -> str:
+    """A provider option as Target carries it: a string; a JSON object (vertex_service_account_json) dumped."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def _forward_names(names: list[str] | None, field: str) -> tuple[str, ...] | None:

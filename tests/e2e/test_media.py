@@ -12,6 +12,8 @@ import pytest
 
 from gateway_grpc.v1 import gateway_service_pb2_grpc, media_pb2, options_pb2
 from tests.fakes.openai_media_routes import AUDIO, PNG
+from tests.fakes.stability_upstream import IMAGES as STABILITY_IMAGES
+from tests.fakes.stability_upstream import FakeStability
 
 pytestmark = pytest.mark.e2e
 
@@ -90,3 +92,35 @@ def test_media_bad_multipart_is_a_clear_4xx(gateway_stack):
     assert missing.status_code == 400 and "file" in missing.json()["error"]["message"]
     wrong = httpx.post(url, json={"model": "whisper-1"}, headers={"x-portkey-provider": "openai"})
     assert wrong.status_code == 415
+
+
+@pytest.fixture(scope="module")
+def stability():
+    with FakeStability() as fake:
+        yield fake
+
+
+def test_media_stability_images_through_the_stack(gateway_stack, stability):
+    headers = {"x-portkey-provider": "stability-ai", "x-portkey-custom-host": stability.origin}
+    with openai.OpenAI(base_url=gateway_stack.openai_url, api_key="sk-stab", max_retries=0,
+                       default_headers=headers) as sdk:
+        image = sdk.images.generate(model="stable-image-core", prompt="a fox", size="1792x1024",
+                                    response_format="b64_json")
+        with pytest.raises(openai.BadRequestError) as caught:
+            sdk.images.generate(model="stable-image-core", prompt="a fox", n=2)
+    assert base64.b64decode(image.data[0].b64_json) == STABILITY_IMAGES["png"]
+    sent = stability.requests[-1]
+    assert sent.json == {"prompt": "a fox", "aspect_ratio": "16:9"}
+    assert sent.headers["authorization"] == "Bearer sk-stab"
+    assert caught.value.body["message"] == "n: stability-ai returns one image per call: n must be 1"
+
+
+def test_media_groq_serves_audio_but_not_images(gateway_stack, upstream):
+    headers = {"x-portkey-provider": "groq", "x-portkey-custom-host": upstream.base_url}
+    with openai.OpenAI(base_url=gateway_stack.openai_url, api_key="gsk-test", max_retries=0,
+                       default_headers=headers) as sdk:
+        text = sdk.audio.transcriptions.create(model="whisper-large-v3", file=("a.wav", b"RIFF"))
+        with pytest.raises(openai.BadRequestError) as caught:
+            sdk.images.generate(model="m", prompt="x")
+    assert text.text == "transcribed 4 bytes of a.wav" and upstream.requests[-1].path == "/v1/audio/transcriptions"
+    assert caught.value.body["message"] == "model: groq does not support image generation"

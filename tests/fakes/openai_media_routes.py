@@ -1,6 +1,10 @@
 """The fake OpenAI upstream's Images and Audio routes, in OpenAI's wire format: image generation (URLs or base64),
 speech (audio bytes streamed in pieces), transcriptions and translations (multipart in; JSON, verbose JSON or text
-out). Requests are recorded and, when the fake is strict, checked against the openai SDK's request types."""
+out). Requests are recorded and, when the fake is strict, checked against the openai SDK's request types.
+
+Served twice, as the chat routes are: OpenAI's under `/v1`, Azure OpenAI's under `/openai/deployments/{deployment}`
+(the paths `openai.AzureOpenAI` calls), each flavor refusing what its API refuses before anything else (Azure: no
+`api-version` is a 404, no `api-key` / Entra bearer a 401; OpenAI: no Bearer key a 401)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes import openai_replies as replies
+from tests.fakes.openai_flavors import AZURE, OPENAI, Flavor
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))  # what every generated image holds
 AUDIO = bytes(range(256)) * 32  # 8 KiB of "audio", sent in AUDIO_PIECES pieces
@@ -24,12 +29,16 @@ AUDIO_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "fl
 
 
 def media_routes(fake: Any) -> list[Route]:
-    return [
-        Route("/v1/images/generations", functools.partial(images, fake), methods=["POST"]),
-        Route("/v1/audio/speech", functools.partial(speech, fake), methods=["POST"]),
-        Route("/v1/audio/transcriptions", functools.partial(transcribe, fake, False), methods=["POST"]),
-        Route("/v1/audio/translations", functools.partial(transcribe, fake, True), methods=["POST"]),
-    ]
+    routes = []
+    for prefix, flavor in (("/v1", OPENAI), ("/openai/deployments/{deployment}", AZURE)):
+        routes += [
+            Route(f"{prefix}/images/generations", functools.partial(images, fake, flavor), methods=["POST"]),
+            Route(f"{prefix}/audio/speech", functools.partial(speech, fake, flavor), methods=["POST"]),
+            Route(f"{prefix}/audio/transcriptions", functools.partial(transcribe, fake, flavor, False),
+                  methods=["POST"]),
+            Route(f"{prefix}/audio/translations", functools.partial(transcribe, fake, flavor, True), methods=["POST"]),
+        ]
+    return routes
 
 
 def _error(status: int, message: str) -> Response:
@@ -37,8 +46,15 @@ def _error(status: int, message: str) -> Response:
                     media_type="application/json")
 
 
-async def _checked(fake: Any, request: Request, params: Any) -> tuple[Any, Response | None]:
+def _refused(flavor: Flavor, request: Request) -> Response | None:
+    refused = flavor.refuse(request)
+    return None if refused is None else Response(orjson.dumps(refused[1]), refused[0], media_type="application/json")
+
+
+async def _checked(fake: Any, flavor: Flavor, request: Request, params: Any) -> tuple[Any, Response | None]:
     record = await fake._log(request)
+    if (refused := _refused(flavor, request)) is not None:
+        return record, refused
     if not isinstance(record.json, dict):
         return record, _error(400, "the body must be a JSON object")
     if fake.strict:
@@ -50,10 +66,10 @@ async def _checked(fake: Any, request: Request, params: Any) -> tuple[Any, Respo
     return record, None
 
 
-async def images(fake: Any, request: Request) -> Response:
+async def images(fake: Any, flavor: Flavor, request: Request) -> Response:
     from openai.types.image_generate_params import ImageGenerateParams
 
-    record, failure = await _checked(fake, request, ImageGenerateParams)
+    record, failure = await _checked(fake, flavor, request, ImageGenerateParams)
     if failure is not None:
         return failure
     body = record.json
@@ -64,10 +80,10 @@ async def images(fake: Any, request: Request) -> Response:
     return Response(orjson.dumps({"created": 1700000000, "data": data}), media_type="application/json")
 
 
-async def speech(fake: Any, request: Request) -> Response:
+async def speech(fake: Any, flavor: Flavor, request: Request) -> Response:
     from openai.types.audio.speech_create_params import SpeechCreateParams
 
-    record, failure = await _checked(fake, request, SpeechCreateParams)
+    record, failure = await _checked(fake, flavor, request, SpeechCreateParams)
     if failure is not None:
         return failure
     kind = AUDIO_TYPES.get(record.json.get("response_format") or "mp3", "application/octet-stream")
@@ -80,8 +96,10 @@ async def _pieces() -> AsyncIterator[bytes]:
         yield AUDIO[start:start + size]
 
 
-async def transcribe(fake: Any, translate: bool, request: Request) -> Response:
+async def transcribe(fake: Any, flavor: Flavor, translate: bool, request: Request) -> Response:
     record = await fake._log(request)
+    if (refused := _refused(flavor, request)) is not None:
+        return refused
     async with request.form() as form:
         upload, model = form.get("file"), form.get("model")
         if upload is None or isinstance(upload, str) or not isinstance(model, str):

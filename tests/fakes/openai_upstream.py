@@ -1,5 +1,5 @@
-"""Loopback fake of OpenAI's REST API (chat completions, embeddings, models) on 127.0.0.1, in OpenAI's wire format,
-plus the same API in Azure OpenAI's and Mistral's dialects (openai_flavors: `origin` for Azure, `mistral_url`).
+"""Loopback fake of OpenAI's REST API (chat, embeddings, models, media) on 127.0.0.1 in OpenAI's wire format, plus
+Azure's and Mistral's dialects (openai_flavors: `origin`, `mistral_url`) and embeddings_upstream's `/voyage`, `/jina`.
 
 Owns HTTP: routing, auth, request recording, strict request validation (tests/oracles.py, imported only when
 strict) and the timing of replies; bodies come from openai_replies, connection faults from faults. Behaviour is
@@ -34,6 +34,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes import openai_replies as replies
+from tests.fakes.embeddings_upstream import embedding_routes
 from tests.fakes.faults import ConnectionReset, FlakyCounts, QuietFaults, ResettableHttpTools, StreamBreak
 from tests.fakes.openai_directives import Directives, parse_directives
 from tests.fakes.openai_flavors import AZURE, MISTRAL, OPENAI, Flavor
@@ -104,8 +105,7 @@ class FakeOpenAI:
     """`with FakeOpenAI() as fake: OpenAI(base_url=fake.base_url, api_key="sk-test")`; `fake.requests` logs calls."""
 
     def __init__(self, *, strict: bool = True, record: bool = True, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.strict = strict
-        self.record = record
+        self.strict, self.record = strict, record
         self.host, self.port = host, port
         self.requests: list[RecordedRequest] = []
         self._ids = itertools.count(1)
@@ -117,7 +117,8 @@ class FakeOpenAI:
         self.app = Starlette(
             routes=[
                 *self._routes("/v1", "/v1", OPENAI),
-                *media_routes(self),
+                *media_routes(self),  # OpenAI's and Azure's images and audio
+                *embedding_routes(self),  # voyage, jina
                 *self._routes("/mistral/v1", "/mistral/v1", MISTRAL),
                 *self._routes(azure, "/openai", AZURE),
                 Route("/{path:path}", self._invalid_url, methods=_ALL_METHODS),
