@@ -49,16 +49,28 @@ def _unchanged(raw: Any) -> Any:
     return raw
 
 
+_CHUNK_KEYS = frozenset({"id", "object", "created", "model", "choices", "usage", "system_fingerprint"})
+
+
 class OpenAIStreamDecoder:
     """OpenAI's SSE stream is already chunk-shaped: each `data:` line is one chunk; `[DONE]` ends it. `received`
     is the provider's hook for a host whose chunks depart from OpenAI's (identity for OpenAI)."""
 
-    __slots__ = ("done", "provider", "received")
+    __slots__ = ("done", "pending", "provider", "received")
 
     def __init__(self, provider: str, received: Callable[[Any], Any] = _unchanged) -> None:
         self.provider = provider
         self.received = received
         self.done = False
+        self.pending: dict[str, Any] = {}  # a prelude's annotations, for the next real chunk
+
+    def _prelude(self, raw: dict[str, Any]) -> bool:
+        """Azure opens streams with a chunk that has no id and no choices, only `prompt_filter_results`: not a chunk
+        an OpenAI client can read, so its annotations ride on the next real chunk instead."""
+        if raw.get("id") or raw.get("choices") or raw.get("usage") is not None:
+            return False
+        self.pending.update({k: v for k, v in raw.items() if k not in _CHUNK_KEYS})
+        return True
 
     def decode(self, event: SseEvent) -> list[ChatChunk]:
         data = event.data
@@ -77,6 +89,10 @@ class OpenAIStreamDecoder:
                 f"{self.provider} error: {error.get('message') or 'stream failed'}", provider=self.provider,
                 status=500, error_type=text_or_empty(error.get("type")), code=text_or_empty(error.get("code")),
             )
+        if self._prelude(raw):
+            return []
+        if self.pending:
+            raw, self.pending = {**self.pending, **raw}, {}
         try:
             return [decode_chunk(self.received(raw))]
         except (KeyError, TypeError, AttributeError) as exc:

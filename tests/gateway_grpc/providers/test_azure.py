@@ -129,10 +129,6 @@ def test_azure_decode_keeps_content_filter_results_in_extras():
     response = AZURE.decode_chat(orjson.dumps(COMPLETION))
     assert dict(response.extra) == {"prompt_filter_results": COMPLETION["prompt_filter_results"]}
     assert dict(response.choices[0].extra) == {"content_filter_results": FILTERS}
-    prelude = {"choices": [], "created": 0, "id": "", "model": "", "object": "",
-               "prompt_filter_results": COMPLETION["prompt_filter_results"]}
-    (chunk,) = AZURE.chat_stream_decoder().decode(SseEvent("", orjson.dumps(prelude).decode()))
-    assert chunk.choices == () and "prompt_filter_results" in chunk.extra
 
 
 def test_azure_decode_error_reads_its_openai_shaped_envelope():
@@ -201,3 +197,19 @@ async def test_azure_through_the_grpc_server_with_portkeys_headers(gateway, upst
     sent = upstream.requests[-1]
     assert (sent.path, sent.query["api-version"], sent.headers["api-key"]) == (
         "/openai/deployments/dep1/chat/completions", "2024-06-01", "sk-test")
+
+
+def test_azure_stream_prelude_rides_on_the_first_real_chunk():
+    from gateway_grpc.providers import PROVIDERS
+    from gateway_grpc.types import ChatRequest, Message
+
+    decoder = PROVIDERS["azure-openai"].chat_stream_decoder(ChatRequest("m", (Message("user", "hi"),)))
+    prelude = {"id": "", "object": "", "created": 0, "model": "", "choices": [],
+               "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]}
+    first = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+    assert decoder.decode(SseEvent("", orjson.dumps(prelude).decode())) == []
+    (chunk,) = decoder.decode(SseEvent("", orjson.dumps(first).decode()))
+    assert chunk.id == "chatcmpl-1" and chunk.extra["prompt_filter_results"][0]["prompt_index"] == 0
+    (later,) = decoder.decode(SseEvent("", orjson.dumps({**first, "id": "chatcmpl-1"}).decode()))
+    assert "prompt_filter_results" not in later.extra  # once only
