@@ -23,7 +23,7 @@ from botocore.credentials import Credentials
 from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderError
 from gateway_grpc.providers.base import HttpCall
 from gateway_grpc.providers.bedrock_converse import aws_error, decode_converse, encode_converse, encode_extra
-from gateway_grpc.providers.bedrock_embeddings import decode_embeddings_body, encode_embeddings_body
+from gateway_grpc.providers.bedrock_embeddings import decode_embeddings_body, encode_embeddings_body, family
 from gateway_grpc.providers.bedrock_stream import BedrockStreamDecoder
 from gateway_grpc.providers.wire import loads_json, retry_after_seconds, text_or_empty
 from gateway_grpc.types import (
@@ -138,6 +138,10 @@ class Bedrock:
         encode_extra(body, verbatim, strict=False)
         url = self._model_url(target, access, request.model, "converse-stream" if stream else "converse")
         return self._signed(target, access, url, orjson.dumps(body), {"content-type": _JSON})
+
+    def embedding_batch_size(self, request: EmbeddingsRequest) -> int:
+        """Titan embeds one text per InvokeModel call, Cohere up to 96: more are sent in batches by ProviderCall."""
+        return 1 if family(request.model) == "titan" else 96
 
     def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
         access = aws_access(target)

@@ -1,7 +1,7 @@
 """Embeddings on Bedrock (InvokeModel bodies): Amazon Titan and Cohere Embed, neutral <-> their JSON. Pure.
 
-Titan embeds one text per InvokeModel call and the pipeline makes one upstream call per embeddings request, so a
-Titan request with more than one input is refused (400) rather than silently cut. Cohere embeds a batch.
+Titan embeds one text per InvokeModel call: ProviderCall sends a request with more inputs as one call per input
+(`Bedrock.embedding_batch_size`), so this module only ever sees one; Cohere embeds up to 96 per call.
 
 | OpenAI / extra             | Titan (`amazon.titan-embed-*`) | Cohere (`cohere.embed-*`)                      |
 |----------------------------|--------------------------------|------------------------------------------------|

@@ -24,6 +24,7 @@ from gateway_grpc.media import (
 )
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.providers.base import Provider
+from gateway_grpc.providers.batches import embedding_batches, merged_embeddings
 from gateway_grpc.providers.compliance import strict_answer, strict_chunk
 from gateway_grpc.providers.eventstream import AwsEventStreamDecoder
 from gateway_grpc.providers.sse import SseDecoder
@@ -87,6 +88,14 @@ def _chunks(decoder: Any, events: list[Any], request: ChatRequest, strict: bool)
                 yield chunk
             elif chunk.choices:
                 yield replace(chunk, usage=None)
+
+
+EMBEDDING_CONCURRENCY = 4  # batches of one embeddings request in flight at once
+
+
+def _batch_size(provider: Provider, request: EmbeddingsRequest) -> int | None:
+    size = getattr(provider, "embedding_batch_size", None)
+    return size(request) if size is not None else None
 
 
 def _limit_ms(ctx: CallContext) -> int | None:
@@ -170,11 +179,26 @@ class ProviderCall:
             raise _unfinished(provider.name, seen, head)
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
+        """One upstream call, or, past the provider's batch size, one per batch (a few at a time), merged in order."""
         provider, target = await self._resolve(ctx)
+        batches = embedding_batches(request, _batch_size(provider, request))
+        if len(batches) == 1:
+            answer = await self._embed_once(provider, target, request, ctx)
+        else:
+            gate = asyncio.Semaphore(EMBEDDING_CONCURRENCY)
+
+            async def one(batch: EmbeddingsRequest) -> EmbeddingsResponse:
+                async with gate:
+                    return await self._embed_once(provider, target, batch, ctx)
+
+            answer = merged_embeddings(await asyncio.gather(*(one(batch) for batch in batches)))
+        return answer if answer.model else replace(answer, model=request.model)
+
+    async def _embed_once(self, provider: Provider, target: Target, request: EmbeddingsRequest,
+                          ctx: CallContext) -> EmbeddingsResponse:
         response = await self._transport.send(provider.encode_embeddings(request, target), provider.name,
                                               ctx.attempt_deadline, _limit_ms(ctx))
-        answer = provider.decode_embeddings(self._checked(provider, response))
-        return answer if answer.model else replace(answer, model=request.model)
+        return provider.decode_embeddings(self._checked(provider, response))
 
     async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
         provider, target = await self._resolve(ctx)

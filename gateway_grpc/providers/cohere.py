@@ -80,6 +80,10 @@ class Cohere:
         headers = self._headers(target, "text/event-stream" if stream else _JSON)
         return HttpCall("POST", self._url(target, "/v2/chat"), headers, orjson.dumps(body))
 
+    def embedding_batch_size(self, request: EmbeddingsRequest) -> int:
+        """Texts per /v2/embed call (Cohere's documented maximum); more are sent in batches."""
+        return 96
+
     def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
         if request.token_inputs:
             raise unsupported("input", "token-id inputs (only text)")

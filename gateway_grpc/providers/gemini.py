@@ -83,6 +83,10 @@ class Gemini:
         headers = self._headers(target, "text/event-stream" if stream else _JSON)
         return HttpCall("POST", url, headers, orjson.dumps(body))
 
+    def embedding_batch_size(self, request: EmbeddingsRequest) -> int:
+        """Requests per batchEmbedContents call (Gemini's documented maximum); more are sent in batches."""
+        return 100
+
     def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
         if request.token_inputs:
             raise unsupported("input", "token-id inputs for embeddings")

@@ -146,6 +146,10 @@ class OpenAI(OpenAIMedia):
             headers["accept"] = "text/event-stream"
         return HttpCall("POST", self._url(target, "/chat/completions"), headers, orjson.dumps(body))
 
+    def embedding_batch_size(self, request: EmbeddingsRequest) -> int:
+        """Inputs per embeddings call (OpenAI's documented maximum array length); more are sent in batches."""
+        return 2048
+
     def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
         inputs: Any = list(request.inputs) if request.inputs else [list(t) for t in request.token_inputs]
         body: dict[str, Any] = {"model": request.model, "input": inputs, "encoding_format": "float"}

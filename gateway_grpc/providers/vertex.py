@@ -220,6 +220,11 @@ class VertexAI:
         headers = self._headers(target, "anthropic", _SSE if stream else _JSON)
         return HttpCall("POST", url, headers, orjson.dumps(body))
 
+    def embedding_batch_size(self, request: EmbeddingsRequest) -> int:
+        """Instances per :predict call: gemini-embedding models take one text per request, text-embedding models
+        up to 250 (Vertex's documented limits); more are sent in batches."""
+        return 1 if request.model.startswith("gemini-embedding") else 250
+
     def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
         overrides = dict(target.override_params)
         publisher, model = publisher_of(str(overrides.pop("model", request.model)))
