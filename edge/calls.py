@@ -17,7 +17,6 @@ from starlette.types import Receive, Scope, Send
 from edge.errors import error_body, error_response, reply_from_rpc_error, reply_from_stream_error, with_headers
 from edge.headers import portkey_headers
 from edge.openai_response import SSE_DONE, chat_chunk_json, sse_event
-from gateway_grpc.v1 import chat_pb2
 
 CLIENT_CLOSED = 499  # nginx's "client closed request": logged, never seen by the client
 
@@ -67,11 +66,11 @@ async def unary(call: Any, receive: Receive) -> tuple[Any, dict[str, str]] | Non
         call.cancel()
 
 
-class ChunkStream(StreamingResponse):
-    """`text/event-stream` of chat chunks; cancels the gRPC call however the response ends."""
+class CallStream(StreamingResponse):
+    """A streamed response fed by a gRPC call; cancels the call however the response ends."""
 
-    def __init__(self, call: Any, first: chat_pb2.StreamChatCompletionResponse, headers: dict[str, str]) -> None:
-        super().__init__(sse_events(call, first), 200, {**headers, "cache-control": "no-cache"}, "text/event-stream")
+    def __init__(self, call: Any, body: AsyncIterator[bytes], headers: dict[str, str], media_type: str) -> None:
+        super().__init__(body, 200, headers, media_type)
         self.call = call
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,40 +98,6 @@ async def sse_events(call: Any, first: Any) -> AsyncIterator[bytes]:
     yield SSE_DONE
 
 
-async def stream(call: Any, receive: Receive) -> Response:
-    """Waits for the first event before answering, so a failure before any chunk gets its real HTTP status."""
-    try:
-        async with cancel_on_disconnect(receive, call) as gone:
-            try:
-                first = await call.read()
-            except asyncio.CancelledError:
-                if _ours(gone):
-                    return Response(status_code=CLIENT_CLOSED)
-                raise
-        headers = portkey_headers(await call.initial_metadata())
-    except BaseException:
-        call.cancel()
-        raise
-    if first is not grpc.aio.EOF and first.WhichOneof("event") == "error":
-        call.cancel()
-        return error_response(with_headers(reply_from_stream_error(first.error), headers))
-    return ChunkStream(call, first, headers)
-
-
-class ByteStream(StreamingResponse):
-    """Binary chunks (speech audio) as they arrive; cancels the gRPC call however the response ends."""
-
-    def __init__(self, call: Any, first: Any, headers: dict[str, str]) -> None:
-        super().__init__(_audio(call, first), 200, headers, first.content_type or "application/octet-stream")
-        self.call = call
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.call.cancel()
-
-
 async def _audio(call: Any, first: Any) -> AsyncIterator[bytes]:
     """The audio bytes; a failure after the first bytes can only end the body early (the status is already sent)."""
     message = first
@@ -145,21 +110,43 @@ async def _audio(call: Any, first: Any) -> AsyncIterator[bytes]:
             return
 
 
-async def byte_stream(call: Any, receive: Receive) -> Response:
-    """Waits for the first message, so a failure before any audio gets its real HTTP status."""
+async def _first(call: Any, receive: Receive) -> tuple[Any, dict[str, str]] | None:
+    """The call's first message and its x-portkey-* headers; None when the client left first (the call is
+    cancelled). Waiting for it lets a failure before any output keep its real HTTP status."""
     try:
         async with cancel_on_disconnect(receive, call) as gone:
             try:
                 first = await call.read()
             except asyncio.CancelledError:
                 if _ours(gone):
-                    return Response(status_code=CLIENT_CLOSED)
+                    call.cancel()
+                    return None
                 raise
-        headers = portkey_headers(await call.initial_metadata())
+        return first, portkey_headers(await call.initial_metadata())
     except BaseException:
         call.cancel()
         raise
+
+
+async def stream(call: Any, receive: Receive) -> Response:
+    """A chat stream as `text/event-stream`; an error before the first chunk is an ordinary error answer."""
+    opened = await _first(call, receive)
+    if opened is None:
+        return Response(status_code=CLIENT_CLOSED)
+    first, headers = opened
+    if first is not grpc.aio.EOF and first.WhichOneof("event") == "error":
+        call.cancel()
+        return error_response(with_headers(reply_from_stream_error(first.error), headers))
+    return CallStream(call, sse_events(call, first), {**headers, "cache-control": "no-cache"}, "text/event-stream")
+
+
+async def byte_stream(call: Any, receive: Receive) -> Response:
+    """Speech audio as it arrives, with the upstream's content type."""
+    opened = await _first(call, receive)
+    if opened is None:
+        return Response(status_code=CLIENT_CLOSED)
+    first, headers = opened
     if first is grpc.aio.EOF:
         call.cancel()
         return Response(b"", 200, headers, "application/octet-stream")
-    return ByteStream(call, first, headers)
+    return CallStream(call, _audio(call, first), headers, first.content_type or "application/octet-stream")

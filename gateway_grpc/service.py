@@ -114,6 +114,14 @@ def _response_headers(ctx: CallContext | None) -> tuple[tuple[str, str], ...]:
     return tuple(headers.items())
 
 
+async def _opening(context: grpc.aio.ServicerContext, ctx: CallContext, message: Any) -> bool:
+    """Before a stream's first message: the x-portkey-* headers as initial metadata; the message gets the routing
+    summary. True, for the caller's `started` flag."""
+    await context.send_initial_metadata(_response_headers(ctx))
+    message.routing.CopyFrom(convert_options.routing_summary(ctx.log))
+    return True
+
+
 def _early_headers(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
     """The trace id of a call that failed before its context was built: the caller's, if usable, else a new one."""
     given = next((v for k, v in context.invocation_metadata() or () if k == "x-portkey-trace-id"), "")
@@ -151,6 +159,8 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         try:
             ctx = self._context(request.options, context, path)
             response = await run(ctx)
+            if hasattr(response, "routing"):  # every answer but the model list says how it was routed
+                response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
         except Exception as error:
             await self._abort(context, error, ctx)
         # Unary answers carry the x-portkey-* headers as trailing metadata: one write fewer than initial metadata.
@@ -161,18 +171,14 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
                                    context: grpc.aio.ServicerContext) -> chat_pb2.CreateChatCompletionResponse:
         async def run(ctx: CallContext) -> chat_pb2.CreateChatCompletionResponse:
             answer = await self._pipeline.complete(convert.chat_request(request), ctx)
-            response = convert.chat_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
-            return response
+            return convert.chat_response(answer, ctx.log.provider)
         return await self._unary(request, context, CHAT_PATH, run)
 
     async def CreateEmbeddings(self, request: embeddings_pb2.CreateEmbeddingsRequest,
                                context: grpc.aio.ServicerContext) -> embeddings_pb2.CreateEmbeddingsResponse:
         async def run(ctx: CallContext) -> embeddings_pb2.CreateEmbeddingsResponse:
             answer = await self._pipeline.embed(convert.embeddings_request(request), ctx)
-            response = convert.embeddings_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
-            return response
+            return convert.embeddings_response(answer, ctx.log.provider)
         return await self._unary(request, context, EMBEDDINGS_PATH, run)
 
     async def ListModels(self, request: models_pb2.ListModelsRequest,
@@ -185,27 +191,21 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
                           context: grpc.aio.ServicerContext) -> media_pb2.CreateImageResponse:
         async def run(ctx: CallContext) -> media_pb2.CreateImageResponse:
             answer = await self._pipeline.generate_images(convert_media.image_request(request), ctx)
-            response = convert_media.image_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
-            return response
+            return convert_media.image_response(answer, ctx.log.provider)
         return await self._unary(request, context, IMAGES_PATH, run)
 
     async def CreateTranscription(self, request: media_pb2.CreateTranscriptionRequest,
                                   context: grpc.aio.ServicerContext) -> media_pb2.CreateTranscriptionResponse:
         async def run(ctx: CallContext) -> media_pb2.CreateTranscriptionResponse:
             answer = await self._pipeline.transcribe(convert_media.transcription_request(request, False), ctx)
-            response = convert_media.transcription_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
-            return response
+            return convert_media.transcription_response(answer, ctx.log.provider)
         return await self._unary(request, context, TRANSCRIPTIONS_PATH, run)
 
     async def CreateTranslation(self, request: media_pb2.CreateTranslationRequest,
                                 context: grpc.aio.ServicerContext) -> media_pb2.CreateTranslationResponse:
         async def run(ctx: CallContext) -> media_pb2.CreateTranslationResponse:
             answer = await self._pipeline.transcribe(convert_media.transcription_request(request, True), ctx)
-            response = convert_media.translation_response(answer, ctx.log.provider)
-            response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
-            return response
+            return convert_media.translation_response(answer, ctx.log.provider)
         return await self._unary(request, context, TRANSLATIONS_PATH, run)
 
     async def CreateSpeech(self, request: media_pb2.CreateSpeechRequest,
@@ -217,9 +217,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
             async for chunk in self._pipeline.speak(convert_media.speech_request(request), ctx):
                 message = convert_media.speech_chunk(chunk, ctx.log.provider, first=not started)
                 if not started:
-                    await context.send_initial_metadata(_response_headers(ctx))
-                    message.routing.CopyFrom(convert_options.routing_summary(ctx.log))
-                    started = True
+                    started = await _opening(context, ctx, message)
                 yield message
         except Exception as error:
             await self._abort(context, error, ctx)
@@ -233,9 +231,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
             async for chunk in self._pipeline.stream(convert.chat_request(request.request), ctx):
                 message = convert.chat_chunk(chunk, ctx.log.provider)
                 if not started:
-                    await context.send_initial_metadata(_response_headers(ctx))
-                    message.routing.CopyFrom(convert_options.routing_summary(ctx.log))
-                    started = True
+                    started = await _opening(context, ctx, message)
                 yield message
         except Exception as error:
             if not started:
