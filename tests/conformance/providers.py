@@ -45,7 +45,8 @@ from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.bedrock_upstream import FakeBedrock
 from tests.fakes.cohere_upstream import FakeCohere
 from tests.fakes.gemini_upstream import FakeGemini
-from tests.fakes.openai_upstream import FakeOpenAI, RecordedRequest
+from tests.fakes.loopback import RecordedRequest
+from tests.fakes.openai_upstream import FakeOpenAI
 from tests.fakes.stability_upstream import FakeStability
 from tests.fakes.vertex_upstream import FakeVertex
 

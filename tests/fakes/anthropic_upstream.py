@@ -3,7 +3,7 @@
 
 Owns the Anthropic routes, auth (`x-api-key` or `Authorization: Bearer`), the required `anthropic-version` header,
 strict request validation (tests/oracles_anthropic.py) and the reply bodies; the server lifecycle, request recording
-and stream framing are FakeOpenAI's. Scripted by the model name, like the OpenAI fake:
+and stream framing are loopback's. Scripted by the model name, like the OpenAI fake:
 
     claude-x+parallel-tools+thinking+cache-read-7    error-529+retry-after-3    stream-error-2    stream-break-1
 
@@ -29,9 +29,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.fakes.faults import StreamBreak
-from tests.fakes.openai_upstream import FakeOpenAI, _EventStream
+from tests.fakes.loopback import ALL_METHODS, RecordingServer
 
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _BAD_KEY = "sk-bad"
 _TOKEN = re.compile(r"\S+\s*")
 _FLAGS = ("parallel-tools", "thinking", "refusal")
@@ -264,33 +263,26 @@ async def _sse(events: list[tuple[str, dict]], d: Directives) -> AsyncIterator[b
         sent += kind == "content"
 
 
-class FakeAnthropic(FakeOpenAI):
+class FakeAnthropic(RecordingServer):
     """`with FakeAnthropic() as fake: Anthropic(base_url=fake.origin, api_key="k")`; the gateway's target base URL is
     `fake.base_url` (`{origin}/v1`). `fake.requests` logs every call (headers lower-case)."""
 
+    label = "Anthropic"
+    api_path = "/v1"
+
     def __init__(self, *, strict: bool = True, record: bool = True, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(strict=strict, record=record, host=host, port=port)
-        self._ids = itertools.count(1)
-        self.app = Starlette(routes=[
+        app = Starlette(routes=[
             Route("/v1/messages", self._messages, methods=["POST"]),
             Route("/v1/models", self._list_models, methods=["GET"]),
-            Route("/{path:path}", self._not_found, methods=_ALL_METHODS),
+            Route("/{path:path}", self._not_found, methods=ALL_METHODS),
         ])
+        super().__init__(app, strict=strict, record=record, host=host, port=port)
 
-    @property
-    def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    def _load_oracles(self) -> Any:
+        from tests import oracles_anthropic  # lazy: patching the SDK types takes ~1 s
 
-    @property
-    def base_url(self) -> str:
-        return f"{self.origin}/v1"
-
-    def _load_oracles(self) -> None:
-        if self.strict and self._oracles is None:
-            from tests import oracles_anthropic  # lazy: patching the SDK types takes ~1 s
-
-            oracles_anthropic.message_request_errors({"model": "warm-up", "max_tokens": 1, "messages": []})
-            self._oracles = oracles_anthropic
+        oracles_anthropic.message_request_errors({"model": "warm-up", "max_tokens": 1, "messages": []})
+        return oracles_anthropic
 
     async def _messages(self, request: Request) -> Response:
         record = await self._log(request)
@@ -315,7 +307,7 @@ class FakeAnthropic(FakeOpenAI):
         if body.get("stream"):
             events = stream_events(body, reply, d, id_)
             headers = {"request-id": f"req_{next(_request_ids):024x}", "cache-control": "no-cache"}
-            return _EventStream(_sse(events, d), headers, record if self.record else None)
+            return self._stream(_sse(events, d), headers, record)
         return _json(200, message(body, reply, d, id_))
 
     async def _list_models(self, request: Request) -> Response:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-import threading
-import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -30,13 +28,13 @@ from typing import Any
 from urllib.parse import unquote
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests import oracles_bedrock as oracles
+from tests.fakes.loopback import LoopbackServer
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 _ERROR_NAMESPACE = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
@@ -248,45 +246,22 @@ class BedrockRequest:
 _PATH = re.compile(r"/model/(?P<model>[^/]+)/(?P<action>converse|converse-stream|invoke)")
 
 
-class FakeBedrock:
+class FakeBedrock(LoopbackServer):
     """`with FakeBedrock() as fake: boto3.client("bedrock-runtime", endpoint_url=fake.base_url, ...)`."""
+
+    label = "Bedrock"
 
     def __init__(self, *, strict: bool = True, secrets: dict[str, str] | None = None, region: str = "us-east-1",
                  host: str = "127.0.0.1", port: int = 0) -> None:
+        methods = ["GET", "POST", "PUT", "DELETE"]
+        super().__init__(Starlette(routes=[Route("/{path:path}", self._dispatch, methods=methods)]), host=host,
+                         port=port)
         self.strict, self.region = strict, region
         self.secrets = secrets if secrets is not None else {"AKIDEXAMPLE": "secret"}
-        self.host, self.port = host, port
         self.requests: list[BedrockRequest] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        methods = ["GET", "POST", "PUT", "DELETE"]
-        self.app = Starlette(routes=[Route("/{path:path}", self._dispatch, methods=methods)])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def clear(self) -> None:
         self.requests.clear()
-
-    def __enter__(self) -> FakeBedrock:
-        config = uvicorn.Config(self.app, host=self.host, port=self.port, lifespan="off", access_log=False,
-                                log_config=None)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="fake-bedrock", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake Bedrock upstream did not start")
-            time.sleep(0.002)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
 
     async def _dispatch(self, request: Request) -> Response:
         raw_path = request.scope["raw_path"].decode()

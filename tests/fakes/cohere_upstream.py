@@ -1,122 +1,56 @@
 """Loopback fake of Cohere's API (`POST /v2/chat` JSON and SSE, `POST /v2/embed`, `GET /v1/models`) on 127.0.0.1,
 in Cohere's wire format: SSE events as `event:` + `data:` lines, errors as `{"id", "message"}`, `Authorization:
-Bearer`. Owns HTTP (routing, auth, recording, strict validation by tests/oracles_cohere, timing); bodies come from
-cohere_replies. Scripted by the model name with the OpenAI fake's directives (`command-a+error-429+retry-after-2`).
+Bearer`. Owns HTTP (routing, auth, strict validation by tests/oracles_cohere, timing); bodies come from
+cohere_replies, the server lifecycle and request log from loopback. Scripted by the model name with the OpenAI
+fake's directives (`command-a+error-429+retry-after-2`).
 
     python -m tests.fakes.cohere_upstream --port 8002 --no-strict     # serves until SIGTERM / SIGINT
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import itertools
-import logging
-import signal
-import socket
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.fakes import cohere_replies as replies
-from tests.fakes.faults import ConnectionReset, FlakyCounts, StreamBreak
+from tests.fakes.faults import ConnectionReset, StreamBreak
+from tests.fakes.loopback import ALL_METHODS, RecordedRequest, RecordingServer, cli
 from tests.fakes.openai_directives import Directives, parse_directives
 from tests.fakes.openai_replies import html_page
-from tests.fakes.openai_upstream import RecordedRequest, _config, _EventStream, _run
 
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _BAD_KEY = "sk-bad"
 _EMBEDDING_TYPES = ("float", "int8")  # what the fake can produce
 
 
-class FakeCohere:
+class FakeCohere(RecordingServer):
     """`with FakeCohere() as fake: cohere.ClientV2(api_key="k", base_url=fake.base_url)`; `fake.requests` logs calls."""
 
+    label = "Cohere"  # base_url is the origin: Cohere's SDK and the gateway append `/v2/chat`, `/v2/embed`, ...
+
     def __init__(self, *, strict: bool = True, record: bool = True, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.strict, self.record = strict, record
-        self.host, self.port = host, port
-        self.requests: list[RecordedRequest] = []
-        self._ids = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._oracles: Any = None
-        self._flaky = FlakyCounts()
-        self.app = Starlette(routes=[
+        app = Starlette(routes=[
             Route("/v2/chat", self._chat, methods=["POST"]),
             Route("/v2/embed", self._embed, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
-            Route("/{path:path}", self._not_found, methods=_ALL_METHODS),
+            Route("/{path:path}", self._not_found, methods=ALL_METHODS),
         ])
+        super().__init__(app, strict=strict, record=record, host=host, port=port)
 
-    @property
-    def base_url(self) -> str:
-        """The origin: Cohere's SDK and the gateway append `/v2/chat`, `/v2/embed`, `/v1/models`."""
-        return f"http://{self.host}:{self.port}"
+    def _load_oracles(self) -> Any:
+        from tests import oracles_cohere  # lazy: builds the SDK models, and only strict mode needs it
 
-    def clear(self) -> None:
-        self.requests.clear()
-        self._flaky.clear()
-
-    # --- lifecycle ------------------------------------------------------------------------------------------------
-
-    def start(self) -> FakeCohere:
-        self._load_oracles()
-        sock = self._bind()
-        self._server = uvicorn.Server(_config(self.app))
-        self._thread = threading.Thread(target=_run, args=(self._server, sock), name="fake-cohere", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"fake Cohere upstream did not start on port {self.port}")
-            time.sleep(0.002)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeCohere:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def serve_forever(self) -> None:
-        self._load_oracles()
-        sock = self._bind()
-        print(f"fake Cohere upstream listening on {self.base_url} (strict={self.strict})", flush=True)
-        self._server = uvicorn.Server(_config(self.app))
-        signal.signal(signal.SIGTERM, _exit_cleanly)
-        _run(self._server, sock)
-
-    def _bind(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(4096)
-        self.port = sock.getsockname()[1]
-        return sock
-
-    def _load_oracles(self) -> None:
-        if self.strict and self._oracles is None:
-            from tests import oracles_cohere  # lazy: builds the SDK models, and only strict mode needs it
-
-            oracles_cohere.chat_request_errors({"model": "warm-up", "messages": []})
-            oracles_cohere.embed_request_errors({"model": "warm-up", "input_type": "search_query"})
-            self._oracles = oracles_cohere
+        oracles_cohere.chat_request_errors({"model": "warm-up", "messages": []})
+        oracles_cohere.embed_request_errors({"model": "warm-up", "input_type": "search_query"})
+        return oracles_cohere
 
     # --- routes ---------------------------------------------------------------------------------------------------
 
@@ -135,7 +69,7 @@ class FakeCohere:
         ident = self._id()
         if body.get("stream"):
             events = replies.chat_events(body, directives, id_=ident)
-            return _EventStream(_sse(events, directives), _headers(), record if self.record else None)
+            return self._stream(_sse(events, directives), _headers(), record)
         return _json(200, replies.chat_response(body, directives, id_=ident))
 
     async def _embed(self, request: Request) -> Response:
@@ -182,18 +116,6 @@ class FakeCohere:
             return record, parse_directives(body["model"]), None
         except ValueError as error:
             return record, _NONE, _json(400, replies.error_body(f"invalid request: {error}", self._id()))
-
-    async def _log(self, request: Request) -> RecordedRequest:
-        raw = await request.body()
-        try:
-            parsed = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            parsed = None
-        record = RecordedRequest(request.method, request.url.path, dict(request.query_params),
-                                 dict(request.headers), raw, parsed)
-        if self.record:
-            self.requests.append(record)
-        return record
 
     async def _scripted(self, model: str, d: Directives) -> Response | None:
         """flaky-, delay-, error-, reset, html- and bad-json directives; None when the normal reply should follow."""
@@ -274,20 +196,8 @@ def _unauthorized(request: Request, id_: str) -> Response | None:
     return None
 
 
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.cohere_upstream", description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, required=True, help="0 picks a free port (printed on start)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--no-strict", dest="strict", action="store_false", help="skip SDK-type request validation")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    with contextlib.suppress(KeyboardInterrupt):
-        FakeCohere(strict=args.strict, record=False, host=args.host, port=args.port).serve_forever()
-    return 0
+    return cli(FakeCohere, "tests.fakes.cohere_upstream", __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

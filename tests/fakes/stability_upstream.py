@@ -19,21 +19,17 @@ import asyncio
 import base64
 import itertools
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.fakes.openai_upstream import RecordedRequest, _config, _run
+from tests.fakes.loopback import LoopbackServer, RecordedRequest
 
 Check = Callable[[str], str | None]  # a form value -> what is wrong with it, or None
 BAD_KEY = "sk-bad"
@@ -121,49 +117,22 @@ def _directives(prompt: str) -> dict[str, Any]:
     return found
 
 
-class FakeStability:
-    """`with FakeStability() as fake:` point a target's base URL at `fake.origin`; `fake.requests` logs calls (their
-    `json` is the form's text fields as a dict)."""
+class FakeStability(LoopbackServer):
+    """`with FakeStability() as fake:` point a target's base URL at `fake.origin` (what `https://api.stability.ai`
+    is to Stability's clients, the gateway's default base URL); `fake.requests` logs calls (their `json` is the
+    form's text fields as a dict)."""
+
+    label = "Stability"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host, self.port = host, port
-        self.requests: list[RecordedRequest] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.app = Starlette(routes=[
+        super().__init__(Starlette(routes=[
             Route("/v2beta/stable-image/generate/{endpoint}", self._generate, methods=["POST"]),
             Route("/{path:path}", self._not_found, methods=["GET", "POST", "PUT", "DELETE"]),
-        ])
-
-    @property
-    def origin(self) -> str:
-        """What `https://api.stability.ai` is to Stability's clients (the gateway's default base URL)."""
-        return f"http://{self.host}:{self.port}"
+        ]), host=host, port=port)
+        self.requests: list[RecordedRequest] = []
 
     def clear(self) -> None:
         self.requests.clear()
-
-    def __enter__(self) -> FakeStability:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(128)
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(_config(self.app))
-        self._thread = threading.Thread(target=_run, args=(self._server, sock), name="fake-stability", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake Stability upstream did not start")
-            time.sleep(0.002)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
 
     # --- routes ---------------------------------------------------------------------------------------------------
 

@@ -11,14 +11,13 @@ API calls need `Authorization: Bearer <a token this fake issued>` (or STATIC_TOK
 oracles (Gemini's; tests/oracles_vertex for `:predict` and the Anthropic body's Vertex changes) and answered by the
 Gemini and Anthropic fakes' reply builders, scripted by the model name as there (`+error-429`, `+stream-break-1`).
 `fake.service_account()` is a key file for the fake's key pair whose token_uri is `fake.token_uri`; `exchanges`
-counts the grants it honoured; `token_failures` scripts the statuses of the next grants. Never imported by gateway
-code.
+counts the grants it honoured; `token_failures` scripts the statuses of the next grants. The server lifecycle,
+request log and stream framing are loopback's. Never imported by gateway code.
 """
 
 from __future__ import annotations
 
 import base64
-import itertools
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -35,10 +34,9 @@ from starlette.routing import Route
 from tests.fakes import anthropic_upstream as claude
 from tests.fakes import gemini_replies
 from tests.fakes.gemini_upstream import _sse as gemini_sse
+from tests.fakes.loopback import ALL_METHODS, RecordedRequest, RecordingServer
 from tests.fakes.openai_replies import DEFAULT_DIMENSIONS, embedding_vector
-from tests.fakes.openai_upstream import FakeOpenAI, RecordedRequest, _EventStream
 
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _METHODS = {"google": ("generateContent", "streamGenerateContent", "predict"),
             "anthropic": ("rawPredict", "streamRawPredict")}
 _VERSIONS = ("v1", "v1beta1")  # the gateway sends v1; google-genai's Vertex mode defaults to v1beta1
@@ -67,25 +65,27 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class FakeVertex(FakeOpenAI):
+class FakeVertex(RecordingServer):
     """`with FakeVertex() as fake:`; the gateway's custom host is `fake.origin`, AnthropicVertex's base_url
     `fake.base_url` (`{origin}/v1`), google-genai's `HttpOptions(base_url=fake.origin)`."""
 
+    label = "Vertex"
+    api_path = "/v1"
+
     def __init__(self, *, strict: bool = True, record: bool = True, host: str = "127.0.0.1", port: int = 0,
                  key: rsa.RSAPrivateKey | None = None) -> None:
-        super().__init__(strict=strict, record=record, host=host, port=port)
+        app = Starlette(routes=[
+            Route("/token", self._token, methods=["POST"]),
+            Route("/{version}/projects/{project}/locations/{region}/publishers/{publisher}/models/{call}", self._call,
+                  methods=["POST"]),
+            Route("/{path:path}", self._not_found, methods=ALL_METHODS),
+        ])
+        super().__init__(app, strict=strict, record=record, host=host, port=port)
         self.key = key or new_key()
         self.exchanges = 0
         self.token_failures: list[int] = []
         self.token_lifetime = 3599
         self.issued: list[str] = []
-        self._ids = itertools.count(1)
-        self.app = Starlette(routes=[
-            Route("/token", self._token, methods=["POST"]),
-            Route("/{version}/projects/{project}/locations/{region}/publishers/{publisher}/models/{call}", self._call,
-                  methods=["POST"]),
-            Route("/{path:path}", self._not_found, methods=_ALL_METHODS),
-        ])
 
     @property
     def token_uri(self) -> str:
@@ -103,12 +103,11 @@ class FakeVertex(FakeOpenAI):
         self.token_failures.clear()
         self.issued.clear()  # tokens issued before are refused from now on
 
-    def _load_oracles(self) -> None:
-        if self.strict and self._oracles is None:
-            from tests import oracles_gemini, oracles_vertex
+    def _load_oracles(self) -> Any:
+        from tests import oracles_gemini, oracles_vertex
 
-            oracles_vertex.raw_predict_errors({"max_tokens": 1, "messages": [], "anthropic_version": "x"}, "warm-up")
-            self._oracles = (oracles_gemini, oracles_vertex)
+        oracles_vertex.raw_predict_errors({"max_tokens": 1, "messages": [], "anthropic_version": "x"}, "warm-up")
+        return oracles_gemini, oracles_vertex
 
     # --- the token endpoint ---------------------------------------------------------------------------------------
 
@@ -194,7 +193,7 @@ class FakeVertex(FakeOpenAI):
         if request.query_params.get("alt") != "sse":
             return _google_error(400, "The fake serves streamGenerateContent with ?alt=sse only.")
         events = gemini_replies.stream_events(body, model, response_id=response_id)
-        return _EventStream(gemini_sse(events, d), {}, record if self.record else None)
+        return self._stream(gemini_sse(events, d), {}, record)
 
     def _claude(self, record: RecordedRequest, model: str, method: str) -> Response:
         body = record.json
@@ -214,7 +213,7 @@ class FakeVertex(FakeOpenAI):
         reply, id_ = claude.plan_reply(full, d), f"msg_vrtx_fake{next(self._ids):016d}"
         if body.get("stream"):
             events = claude.stream_events(full, reply, d, id_)
-            return _EventStream(claude._sse(events, d), {"cache-control": "no-cache"}, record if self.record else None)
+            return self._stream(claude._sse(events, d), {"cache-control": "no-cache"}, record)
         return _json(200, claude.message(full, reply, d, id_))
 
     async def _not_found(self, request: Request) -> Response:
