@@ -98,6 +98,7 @@ class ErrorReply:
     gateway_exception: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     attempts: tuple[dict[str, Any], ...] = ()  # the router's upstream attempts, when it tried any
+    details: dict[str, Any] = field(default_factory=dict)  # the upstream error's other fields, e.g. `innererror`
 
 
 class EdgeError(Exception):
@@ -162,6 +163,14 @@ def _upstream_status(value: str) -> int | None:
     return int(value) if value.isdigit() and 100 <= int(value) <= 599 else None
 
 
+def _upstream_details(text: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text) if text else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def reply_from_rpc_error(err: grpc.aio.AioRpcError) -> ErrorReply:
     """A failed gRPC call -> its HTTP answer: ErrorInfo reason first, then the gRPC code alone."""
     details = _details(_rich_status(err))
@@ -186,6 +195,7 @@ def reply_from_rpc_error(err: grpc.aio.AioRpcError) -> ErrorReply:
         gateway_exception=rule.gateway_exception,
         headers=headers,
         attempts=details.attempts,
+        details=_upstream_details(meta.get("details", "")),
     )
 
 
@@ -227,7 +237,8 @@ def error_body(reply: ErrorReply) -> dict[str, Any]:
     """The envelope `{"error": {message, type, param, code}}`, plus top-level `provider` when known and `attempts`
     (every upstream attempt: target path, status, error) when the router tried any."""
     body: dict[str, Any] = {
-        "error": {"message": reply.message, "type": reply.type, "param": reply.param, "code": reply.code}
+        "error": {**reply.details, "message": reply.message, "type": reply.type, "param": reply.param,
+                  "code": reply.code}
     }
     if reply.provider:
         body["provider"] = reply.provider

@@ -16,8 +16,9 @@ GatewayError                      a gateway-side failure (Portkey: x-portkey-gat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,7 @@ class ProviderError(GatewayError):
         param: str = "",
         code: str = "",
         retry_after: float | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
@@ -91,6 +93,7 @@ class ProviderError(GatewayError):
         self.param = param
         self.code = code
         self.retry_after = retry_after
+        self.details = details or {}  # the upstream error's other fields (Azure's `innererror`, ...), verbatim
 
     @property
     def http_status(self) -> int:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
+import orjson
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
@@ -57,7 +58,8 @@ def _error_metadata(error: e.GatewayError) -> dict[str, str]:
     if not isinstance(error, e.ProviderError):
         return {}
     fields = {"upstream_status": str(error.status) if error.status else "", "type": error.error_type,
-              "param": error.param, "code": error.code, "provider": error.provider}
+              "param": error.param, "code": error.code, "provider": error.provider,
+              "details": orjson.dumps(error.details).decode() if error.details else ""}
     return {key: value for key, value in fields.items() if value}
 
 

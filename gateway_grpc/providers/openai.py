@@ -214,13 +214,17 @@ class OpenAI(OpenAIMedia):
         if error is not None:
             message = _text(error.get("message")) or f"HTTP {status}"
             fields = {"error_type": text_or_empty(error.get("type")), "param": text_or_empty(error.get("param")),
-                      "code": text_or_empty(error.get("code"))}
+                      "code": text_or_empty(error.get("code")),
+                      "details": {k: v for k, v in error.items() if k not in _ERROR_FIELDS} or None}
         else:  # an HTML or text error page from a proxy: keep the status, wrap the text (contract §13 row 19)
             message = body[:500].decode("utf-8", "replace").strip() or f"HTTP {status}"
             fields = {}
         kind = RateLimited if status == 429 else ProviderRejected
         return kind(f"{self.name} error: {message}", provider=self.name, status=status,
                     retry_after=retry_after_seconds(headers), **fields)
+
+
+_ERROR_FIELDS = frozenset({"message", "type", "param", "code"})
 
 
 def _embedding_usage(raw: Any) -> Usage | None:

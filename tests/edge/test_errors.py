@@ -292,3 +292,13 @@ def test_errors_every_architecture_reason_is_mapped():
 
 def test_errors_every_grpc_code_is_mapped():
     assert set(GRPC_CODES) == set(grpc.StatusCode) - {grpc.StatusCode.OK}
+
+
+async def test_errors_upstream_error_details_ride_in_the_envelope(grpc_server):
+    inner = {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"hate": {"filtered": True}}}
+    status = rich_status(3, "azure-openai error: filtered", "UPSTREAM_ERROR", {
+        "upstream_status": "400", "code": "content_filter", "details": orjson.dumps({"innererror": inner}).decode()})
+    reply = reply_from_rpc_error(await _failure(grpc_server, FailingGateway(status=status)))
+    body = error_body(reply)
+    assert body["error"]["innererror"] == inner and body["error"]["code"] == "content_filter"
+    assert body["error"]["message"] == "azure-openai error: filtered"  # the envelope's own keys win

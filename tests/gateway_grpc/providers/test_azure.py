@@ -138,6 +138,7 @@ def test_azure_decode_error_reads_its_openai_shaped_envelope():
     error = AZURE.decode_error(400, orjson.dumps(body), {})
     assert (type(error), error.status, error.code, error.param) == (e.ProviderRejected, 400, "content_filter",
                                                                    "prompt")
+    assert error.details == {"status": 400, "innererror": body["error"]["innererror"]}  # kept for the caller
     limited = AZURE.decode_error(429, b'{"error": {"code": "429", "message": "slow"}}', {"x-ms-retry-after-ms": "250"})
     assert type(limited) is e.RateLimited and limited.retry_after == 0.25
 
