@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from tests.fakes.faults import StreamBreak
 from tests.fakes.loopback import ALL_METHODS, RecordingServer
+from tests.fakes.openai_directives import directive_values
 
 _BAD_KEY = "sk-bad"
 _TOKEN = re.compile(r"\S+\s*")
@@ -74,15 +75,7 @@ class Directives:
 @functools.lru_cache(maxsize=1024)
 def parse_directives(model: str) -> Directives:
     """Raises ValueError naming the first directive it does not know."""
-    base, *parts = model.split("+")
-    values: dict[str, Any] = {}
-    for part in parts:
-        if part in _FLAGS:
-            values[part.replace("-", "_")] = True
-        elif match := _NUMBERED.fullmatch(part):
-            values[match[1].replace("-", "_")] = int(match[2])
-        else:
-            raise ValueError(f"unknown directive {part!r} in model {model!r}")
+    base, values = directive_values(model, _FLAGS, _NUMBERED)
     return Directives(base=base, **values)
 
 

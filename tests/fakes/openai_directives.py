@@ -49,16 +49,23 @@ class Directives:
         return {name: str(value) for name, value in pairs if value is not None}
 
 
-@functools.lru_cache(maxsize=4096)
-def parse_directives(model: str) -> Directives:
-    """Raises ValueError naming the first directive it does not know."""
+def directive_values(model: str, flags: tuple[str, ...], numbered: re.Pattern[str]) -> tuple[str, dict[str, Any]]:
+    """`base+flag+name-N...` -> (base, {flag: True, name: N}) with `-` as `_`; shared by the fakes that script
+    themselves this way. Raises ValueError naming the first directive it does not know."""
     base, *parts = model.split("+")
     values: dict[str, Any] = {}
     for part in parts:
-        if part in _FLAGS:
+        if part in flags:
             values[part.replace("-", "_")] = True
-        elif match := _NUMBERED.fullmatch(part):
+        elif match := numbered.fullmatch(part):
             values[match[1].replace("-", "_")] = int(match[2])
         else:
             raise ValueError(f"unknown directive {part!r} in model {model!r}")
+    return base, values
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_directives(model: str) -> Directives:
+    """Raises ValueError naming the first directive it does not know."""
+    base, values = directive_values(model, _FLAGS, _NUMBERED)
     return Directives(base=base, **values)
