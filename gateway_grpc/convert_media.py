@@ -64,20 +64,19 @@ def speech_chunk(chunk: m.SpeechChunk, provider: str, first: bool) -> media_pb2.
     return media_pb2.CreateSpeechResponse(audio=chunk.data)
 
 
-def transcription_response(resp: m.TranscriptionResponse, provider: str) -> media_pb2.CreateTranscriptionResponse:
-    out = media_pb2.CreateTranscriptionResponse(text=resp.text, language=resp.language, provider=provider,
-                                                raw=resp.raw)
+def _audio_text(out: Any, resp: m.TranscriptionResponse) -> Any:
+    """The fields transcriptions and translations share, filled in."""
     if resp.duration is not None:
         out.duration = resp.duration
     if resp.extra:
         out.extra.update(resp.extra)
     return out
+
+
+def transcription_response(resp: m.TranscriptionResponse, provider: str) -> media_pb2.CreateTranscriptionResponse:
+    return _audio_text(media_pb2.CreateTranscriptionResponse(text=resp.text, language=resp.language,
+                                                             provider=provider, raw=resp.raw), resp)
 
 
 def translation_response(resp: m.TranscriptionResponse, provider: str) -> media_pb2.CreateTranslationResponse:
-    out = media_pb2.CreateTranslationResponse(text=resp.text, provider=provider, raw=resp.raw)
-    if resp.duration is not None:
-        out.duration = resp.duration
-    if resp.extra:
-        out.extra.update(resp.extra)
-    return out
+    return _audio_text(media_pb2.CreateTranslationResponse(text=resp.text, provider=provider, raw=resp.raw), resp)
