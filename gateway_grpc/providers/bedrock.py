@@ -34,6 +34,7 @@ from gateway_grpc.types import (
     EmbeddingsResponse,
     ModelInfo,
     Target,
+    Usage,
 )
 
 _JSON = "application/json"
@@ -187,6 +188,11 @@ class Bedrock:
             return decode_embeddings_body(raw, request.model if request is not None else "")
         except (KeyError, TypeError, AttributeError) as exc:
             raise self._bad(body) from exc
+
+    def usage_from_headers(self, headers: Mapping[str, str]) -> Usage | None:
+        """InvokeModel's billed input tokens, which Bedrock sends in a header (Cohere's body has none)."""
+        tokens = text_or_empty(headers.get("x-amzn-bedrock-input-token-count"))
+        return Usage(int(tokens), 0, int(tokens)) if tokens.isdecimal() else None
 
     def decode_list_models(self, body: bytes) -> list[ModelInfo]:
         raw = loads_json(body, self.name)

@@ -198,7 +198,11 @@ class ProviderCall:
                           ctx: CallContext) -> EmbeddingsResponse:
         response = await self._transport.send(provider.encode_embeddings(request, target), provider.name,
                                               ctx.attempt_deadline, _limit_ms(ctx))
-        return provider.decode_embeddings(self._checked(provider, response))
+        answer = provider.decode_embeddings(self._checked(provider, response))
+        usage_from_headers = getattr(provider, "usage_from_headers", None)  # usage some upstreams send as headers
+        if answer.usage is None and usage_from_headers is not None:
+            answer = replace(answer, usage=usage_from_headers(response.headers))
+        return answer
 
     async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
         provider, target = await self._resolve(ctx)

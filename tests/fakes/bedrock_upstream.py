@@ -217,6 +217,9 @@ def embedding_vector(text: str, size: int) -> list[float]:
     return [round((seed[i % 32] - 128) / 128 + i / (size * 8), 6) for i in range(size)]
 
 
+INPUT_TOKENS_HEADER = "x-amzn-bedrock-input-token-count"
+
+
 def embeddings_answer(model_id: str, body: dict) -> dict:
     if "titan-embed" in model_id:
         vector = embedding_vector(body["inputText"], body.get("dimensions", 1024 if "v2" in model_id else 1536))
@@ -301,8 +304,9 @@ class FakeBedrock(LoopbackServer):
                 return aws_error("ValidationException", 400, "oracle: " + "; ".join(record.oracle_errors))
         if d.error:
             return aws_error(*ERRORS[d.error])
-        if record.action == "invoke":
-            return _json(embeddings_answer(d.base, record.json))
+        if record.action == "invoke":  # InvokeModel reports billed tokens in headers, not the body
+            tokens = sum(_words(text) for text in record.json.get("texts") or [record.json.get("inputText", "")])
+            return _json(embeddings_answer(d.base, record.json), headers={INPUT_TOKENS_HEADER: str(tokens)})
         reply = plan_reply(record.json, d)
         if record.action == "converse":
             return _json(converse_answer(reply))

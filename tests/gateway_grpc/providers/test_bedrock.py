@@ -623,6 +623,20 @@ def test_bedrock_decode_embeddings_titan_and_cohere():
             bedrock().decode_embeddings(broken)
 
 
+@pytest.mark.parametrize(
+    ("headers", "usage"),
+    [
+        ({"x-amzn-bedrock-input-token-count": "12"}, t.Usage(12, 0, 12)),
+        ({"x-amzn-bedrock-input-token-count": "0"}, t.Usage(0, 0, 0)),
+        ({"x-amzn-bedrock-input-token-count": "-3"}, None),
+        ({"x-amzn-bedrock-input-token-count": "many"}, None),
+        ({}, None),
+    ],
+)
+def test_bedrock_usage_from_invoke_model_headers(headers, usage):
+    assert bedrock().usage_from_headers(headers) == usage
+
+
 def test_bedrock_list_models_calls_the_control_plane():
     call = bedrock().encode_list_models(t.Target("bedrock", provider_options={**KEYS, "aws_region": "eu-west-1"}))
     assert (call.method, call.url, call.body) == ("GET", "https://bedrock.eu-west-1.amazonaws.com/foundation-models",
