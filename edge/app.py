@@ -20,14 +20,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from edge import calls, openai_media
+from edge import calls, openai_completions, openai_media
 from edge.errors import EdgeError, ErrorReply, edge_error, error_response, reply_for
 from edge.headers import InvalidHeader, request_metadata
 from edge.openai_embeddings import embedding_encoding, embeddings_json, embeddings_request_from_json
 from edge.openai_request import chat_request_from_json, wants_stream
 from edge.openai_response import chat_completion_json, models_json
 from edge.shapes import RequestShapeError
-from gateway_grpc.v1 import chat_pb2, gateway_service_pb2_grpc, models_pb2
+from gateway_grpc.v1 import chat_pb2, completions_pb2, gateway_service_pb2_grpc, models_pb2
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -41,8 +41,7 @@ CHANNEL_OPTIONS = (
     ("grpc.primary_user_agent", "gateway-grpc-edge"),
 )
 # Portkey routes this gateway does not serve yet (Portkey contract §1): 501, not 404.
-NOT_IMPLEMENTED_ROUTES = ("/v1/completions", "/v1/images", "/v1/audio", "/v1/messages", "/v1/responses",
-                          "/v1/files", "/v1/batches")  # fmt: skip
+NOT_IMPLEMENTED_ROUTES = ("/v1/images", "/v1/audio", "/v1/messages", "/v1/responses", "/v1/files", "/v1/batches")
 MULTIPART = "multipart/form-data"
 
 
@@ -108,6 +107,21 @@ async def chat_completions(request: Request) -> Response:
     if result is None:
         return Response(status_code=calls.CLIENT_CLOSED)
     return _json(chat_completion_json(result[0]), result[1])
+
+
+async def completions(request: Request) -> Response:
+    """OpenAI's legacy text completions (and fill-in-the-middle with `suffix`)."""
+    body = await read_json_object(request, request.app.state.max_body_bytes)
+    metadata = request_metadata(request.headers.raw)
+    message = openai_completions.completion_request_from_json(body)
+    stub = _stub(request)
+    if wants_stream(body):
+        call = stub.StreamCompletion(completions_pb2.StreamCompletionRequest(request=message), metadata=metadata)
+        return await calls.stream(call, request.receive, openai_completions.completion_chunk_json)
+    result = await calls.unary(stub.CreateCompletion(message, metadata=metadata), request.receive)
+    if result is None:
+        return Response(status_code=calls.CLIENT_CLOSED)
+    return _json(openai_completions.completion_json(result[0]), result[1])
 
 
 async def embeddings(request: Request) -> Response:
@@ -248,6 +262,7 @@ def routes() -> list[Route]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/completions", completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/v1/images/generations", images, methods=["POST"]),

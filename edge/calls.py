@@ -6,7 +6,7 @@ Owns the rule that a call never outlives its HTTP client: every path ends in `ca
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from edge.errors import error_body, error_response, reply_from_rpc_error, reply_
 from edge.headers import portkey_headers
 from edge.openai_response import SSE_DONE, chat_chunk_json, sse_event
 
+Render = Callable[[Any], dict[str, Any]]  # a stream's chunk message -> its OpenAI JSON
 CLIENT_CLOSED = 499  # nginx's "client closed request": logged, never seen by the client
 
 
@@ -80,13 +81,14 @@ class CallStream(StreamingResponse):
             self.call.cancel()
 
 
-async def sse_events(call: Any, first: Any) -> AsyncIterator[bytes]:
-    """Each chunk as soon as it arrives; a failure ends the stream in-band; always `data: [DONE]` last."""
+async def sse_events(call: Any, first: Any, render: Render = chat_chunk_json) -> AsyncIterator[bytes]:
+    """Each chunk as soon as it arrives, as `render` writes it; a failure ends the stream in-band; always
+    `data: [DONE]` last."""
     message = first
     while message is not grpc.aio.EOF:
         event = message.WhichOneof("event")
         if event == "chunk":
-            yield sse_event(chat_chunk_json(message.chunk))
+            yield sse_event(render(message.chunk))
         elif event == "error":
             yield sse_event(error_body(reply_from_stream_error(message.error)))
             break
@@ -128,8 +130,9 @@ async def _first(call: Any, receive: Receive) -> tuple[Any, dict[str, str]] | No
         raise
 
 
-async def stream(call: Any, receive: Receive) -> Response:
-    """A chat stream as `text/event-stream`; an error before the first chunk is an ordinary error answer."""
+async def stream(call: Any, receive: Receive, render: Render = chat_chunk_json) -> Response:
+    """A chat (or, with its `render`, text completion) stream as `text/event-stream`; an error before the first
+    chunk is an ordinary error answer."""
     opened = await _first(call, receive)
     if opened is None:
         return Response(status_code=CLIENT_CLOSED)
@@ -137,7 +140,8 @@ async def stream(call: Any, receive: Receive) -> Response:
     if first is not grpc.aio.EOF and first.WhichOneof("event") == "error":
         call.cancel()
         return error_response(with_headers(reply_from_stream_error(first.error), headers))
-    return CallStream(call, sse_events(call, first), {**headers, "cache-control": "no-cache"}, "text/event-stream")
+    return CallStream(call, sse_events(call, first, render), {**headers, "cache-control": "no-cache"},
+                      "text/event-stream")
 
 
 async def byte_stream(call: Any, receive: Receive) -> Response:

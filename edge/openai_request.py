@@ -287,7 +287,7 @@ def _set_messages(request: chat_pb2.CreateChatCompletionRequest, value: Any, pat
     request.messages.extend(message_from_json(item, f"{path}[{i}]") for i, item in enumerate(items))
 
 
-def _set_stop(request: chat_pb2.CreateChatCompletionRequest, value: Any, path: str) -> None:
+def set_stop(request: chat_pb2.CreateChatCompletionRequest, value: Any, path: str) -> None:
     if isinstance(value, str):
         request.stop.append(value)
         return
@@ -320,7 +320,7 @@ CHAT_FIELDS: dict[str, Callable[[chat_pb2.CreateChatCompletionRequest, Any, str]
     "max_tokens": setter("max_tokens", read_int),
     "max_completion_tokens": setter("max_completion_tokens", read_int),
     "n": setter("n", read_int),
-    "stop": _set_stop,
+    "stop": set_stop,
     "presence_penalty": setter("presence_penalty", read_number),
     "frequency_penalty": setter("frequency_penalty", read_number),
     "seed": setter("seed", read_int64),

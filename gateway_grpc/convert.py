@@ -210,7 +210,7 @@ def embeddings_request(msg: embeddings_pb2.CreateEmbeddingsRequest) -> t.Embeddi
 # ---- responses ----
 
 
-def _usage(usage: t.Usage) -> chat_pb2.Usage:
+def usage_message(usage: t.Usage) -> chat_pb2.Usage:
     out = chat_pb2.Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                          total_tokens=usage.total_tokens)
     for name in _USAGE_OPTIONAL:
@@ -289,7 +289,7 @@ def chat_response(resp: t.ChatResponse, provider: str) -> chat_pb2.CreateChatCom
     for choice in resp.choices:
         _choice_fields(choice, out.choices.add(index=choice.index, message=_out_message(choice.message)))
     if resp.usage is not None:
-        out.usage.CopyFrom(_usage(resp.usage))
+        out.usage.CopyFrom(usage_message(resp.usage))
     if resp.extra:
         out.extra.update(resp.extra)
     return out
@@ -322,7 +322,7 @@ def chat_chunk(chunk: t.ChatChunk, provider: str) -> chat_pb2.StreamChatCompleti
     for choice in chunk.choices:
         _choice_fields(choice, out.choices.add(index=choice.index, delta=_delta(choice.delta)))
     if chunk.usage is not None:
-        out.usage.CopyFrom(_usage(chunk.usage))
+        out.usage.CopyFrom(usage_message(chunk.usage))
     if chunk.extra:
         out.extra.update(chunk.extra)
     return chat_pb2.StreamChatCompletionResponse(chunk=out)
@@ -333,7 +333,7 @@ def embeddings_response(resp: t.EmbeddingsResponse, provider: str) -> embeddings
     for index, vector in enumerate(resp.vectors):
         out.data.add(index=index, embedding=vector)
     if resp.usage is not None:
-        out.usage.CopyFrom(_usage(resp.usage))
+        out.usage.CopyFrom(usage_message(resp.usage))
     return out
 
 

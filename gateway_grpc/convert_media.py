@@ -10,7 +10,7 @@ from gateway_grpc.convert import from_struct
 from gateway_grpc.v1 import chat_pb2, media_pb2
 
 
-def _set(msg: Any, names: tuple[str, ...]) -> dict[str, Any]:
+def set_fields(msg: Any, names: tuple[str, ...]) -> dict[str, Any]:
     """The named optional fields the caller set (empty strings and unset `optional`s are "not set")."""
     values: dict[str, Any] = {}
     for name in names:
@@ -23,18 +23,19 @@ def _set(msg: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return values
 
 
-def _extra(msg: Any) -> dict[str, Any]:
+def extra_of(msg: Any) -> dict[str, Any]:
     return from_struct(msg.extra) if msg.HasField("extra") else {}
 
 
 def image_request(msg: media_pb2.CreateImageRequest) -> m.ImageRequest:
-    params = _set(msg, ("n", "size", "quality", "style", "response_format", "background", "output_format", "user"))
-    return m.ImageRequest(msg.model, msg.prompt, params, _extra(msg))
+    names = ("n", "size", "quality", "style", "response_format", "background", "output_format", "user")
+    params = set_fields(msg, names)
+    return m.ImageRequest(msg.model, msg.prompt, params, extra_of(msg))
 
 
 def speech_request(msg: media_pb2.CreateSpeechRequest) -> m.SpeechRequest:
-    return m.SpeechRequest(msg.model, msg.input, msg.voice, _set(msg, ("response_format", "speed", "instructions")),
-                           _extra(msg))
+    params = set_fields(msg, ("response_format", "speed", "instructions"))
+    return m.SpeechRequest(msg.model, msg.input, msg.voice, params, extra_of(msg))
 
 
 def transcription_request(msg: media_pb2.CreateTranscriptionRequest | media_pb2.CreateTranslationRequest,
@@ -42,10 +43,10 @@ def transcription_request(msg: media_pb2.CreateTranscriptionRequest | media_pb2.
     names = ("prompt", "response_format", "temperature")
     if not translate:
         names += ("language", "timestamp_granularities")
-    params = _set(msg, names)
+    params = set_fields(msg, names)
     if not params.get("timestamp_granularities", True):
         del params["timestamp_granularities"]
-    return m.TranscriptionRequest(msg.file, msg.filename, msg.model, translate, params, _extra(msg))
+    return m.TranscriptionRequest(msg.file, msg.filename, msg.model, translate, params, extra_of(msg))
 
 
 def image_response(resp: m.ImageResponse, provider: str) -> media_pb2.CreateImageResponse:

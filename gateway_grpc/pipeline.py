@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway_grpc.completions import Completion, CompletionRequest
 from gateway_grpc.config import GatewaySettings
 from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.media import (
@@ -54,6 +55,14 @@ class Handler(Protocol):
         """A chat answer chunk by chunk; errors after the first chunk propagate to the caller as exceptions."""
         ...
 
+    async def complete_text(self, request: CompletionRequest, ctx: CallContext) -> Completion:
+        """One text completion (OpenAI's legacy Completions API, or fill-in-the-middle)."""
+        ...
+
+    def stream_text(self, request: CompletionRequest, ctx: CallContext) -> AsyncIterator[Completion]:
+        """A text completion chunk by chunk; as `stream`, errors after the first chunk propagate."""
+        ...
+
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
         """Vectors for the request's inputs."""
         ...
@@ -86,6 +95,12 @@ class Stage:
 
     def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
         return self.next.stream(request, ctx)
+
+    async def complete_text(self, request: CompletionRequest, ctx: CallContext) -> Completion:
+        return await self.next.complete_text(request, ctx)
+
+    def stream_text(self, request: CompletionRequest, ctx: CallContext) -> AsyncIterator[Completion]:
+        return self.next.stream_text(request, ctx)
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
         return await self.next.embed(request, ctx)

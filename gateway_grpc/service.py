@@ -13,16 +13,24 @@ import orjson
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from gateway_grpc import convert, convert_media, convert_options
+from gateway_grpc import convert, convert_completions, convert_media, convert_options
 from gateway_grpc import errors as e
 from gateway_grpc.pipeline import Handler
 from gateway_grpc.request_context import RequestContextBuilder, usable_trace_id
 from gateway_grpc.types import CallContext
-from gateway_grpc.v1 import chat_pb2, embeddings_pb2, gateway_service_pb2_grpc, media_pb2, models_pb2
+from gateway_grpc.v1 import (
+    chat_pb2,
+    completions_pb2,
+    embeddings_pb2,
+    gateway_service_pb2_grpc,
+    media_pb2,
+    models_pb2,
+)
 
 log = logging.getLogger("gateway_grpc.service")
 # The OpenAI REST path of each RPC: conditional routing's `url.pathname`, the same over gRPC and REST.
 CHAT_PATH, EMBEDDINGS_PATH, MODELS_PATH = "/v1/chat/completions", "/v1/embeddings", "/v1/models"
+COMPLETIONS_PATH = "/v1/completions"
 IMAGES_PATH, SPEECH_PATH = "/v1/images/generations", "/v1/audio/speech"
 TRANSCRIPTIONS_PATH, TRANSLATIONS_PATH = "/v1/audio/transcriptions", "/v1/audio/translations"
 DOMAIN = "gateway-grpc"
@@ -86,16 +94,16 @@ def status_proto(error: e.GatewayError, code: grpc.StatusCode, ctx: CallContext 
     return status_pb2.Status(code=code.value[0], message=error.message, details=packed)
 
 
-def stream_error(error: e.GatewayError) -> chat_pb2.StreamChatCompletionResponse:
+def stream_error(error: e.GatewayError) -> chat_pb2.StreamError:
     """The in-band event that ends a stream which already sent chunks."""
     meta = _error_metadata(error)
     code = grpc_code(error)
     http_status = error.http_status if isinstance(error, e.ProviderError) else 0  # as on a unary call
-    return chat_pb2.StreamChatCompletionResponse(error=chat_pb2.StreamError(
+    return chat_pb2.StreamError(
         code=code.value[0], http_status=http_status, message=error.message,
         type=meta.get("type", ""), param=meta.get("param", ""), error_code=meta.get("code", ""), reason=error.reason,
         provider=meta.get("provider", ""),
-    ))
+    )
 
 
 class _AbortStatus(grpc.Status):
@@ -176,6 +184,13 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
             return convert.chat_response(answer, ctx.log.provider)
         return await self._unary(request, context, CHAT_PATH, run)
 
+    async def CreateCompletion(self, request: completions_pb2.CreateCompletionRequest,
+                               context: grpc.aio.ServicerContext) -> completions_pb2.CreateCompletionResponse:
+        async def run(ctx: CallContext) -> completions_pb2.CreateCompletionResponse:
+            answer = await self._pipeline.complete_text(convert_completions.completion_request(request), ctx)
+            return convert_completions.completion_response(answer, ctx.log.provider)
+        return await self._unary(request, context, COMPLETIONS_PATH, run)
+
     async def CreateEmbeddings(self, request: embeddings_pb2.CreateEmbeddingsRequest,
                                context: grpc.aio.ServicerContext) -> embeddings_pb2.CreateEmbeddingsResponse:
         async def run(ctx: CallContext) -> embeddings_pb2.CreateEmbeddingsResponse:
@@ -224,14 +239,16 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
         except Exception as error:
             await self._abort(context, error, ctx)
 
-    async def StreamChatCompletion(
-        self, request: chat_pb2.StreamChatCompletionRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[chat_pb2.StreamChatCompletionResponse]:
+    async def _chunks(self, options: Any, context: grpc.aio.ServicerContext, path: str,
+                      run: Callable[[CallContext], AsyncIterator[Any]], message_of: Callable[[Any, str], Any],
+                      response_type: Any) -> AsyncIterator[Any]:
+        """A chunk stream: each chunk as `message_of` makes it; a failure before the first chunk ends the call with
+        its status, one after it arrives in-band as the last message (`response_type(error=...)`)."""
         ctx, started = None, False
         try:
-            ctx = self._context(request.request.options, context, CHAT_PATH)
-            async for chunk in self._pipeline.stream(convert.chat_request(request.request), ctx):
-                message = convert.chat_chunk(chunk, ctx.log.provider)
+            ctx = self._context(options, context, path)
+            async for chunk in run(ctx):
+                message = message_of(chunk, ctx.log.provider)
                 if not started:
                     started = await _opening(context, ctx, message)
                 yield message
@@ -241,4 +258,23 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
             gateway_error = error if isinstance(error, e.GatewayError) else e.GatewayError("internal gateway error")
             if not isinstance(error, e.GatewayError):
                 log.error("internal error mid-stream (trace id %s)", ctx.trace_id if ctx else "-", exc_info=error)
-            yield stream_error(gateway_error)
+            yield response_type(error=stream_error(gateway_error))
+
+    async def StreamChatCompletion(
+        self, request: chat_pb2.StreamChatCompletionRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[chat_pb2.StreamChatCompletionResponse]:
+        def run(ctx: CallContext) -> AsyncIterator[Any]:
+            return self._pipeline.stream(convert.chat_request(request.request), ctx)
+        async for message in self._chunks(request.request.options, context, CHAT_PATH, run, convert.chat_chunk,
+                                          chat_pb2.StreamChatCompletionResponse):
+            yield message
+
+    async def StreamCompletion(
+        self, request: completions_pb2.StreamCompletionRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[completions_pb2.StreamCompletionResponse]:
+        def run(ctx: CallContext) -> AsyncIterator[Any]:
+            return self._pipeline.stream_text(convert_completions.completion_request(request.request), ctx)
+        async for message in self._chunks(request.request.options, context, COMPLETIONS_PATH, run,
+                                          convert_completions.completion_chunk,
+                                          completions_pb2.StreamCompletionResponse):
+            yield message

@@ -25,6 +25,7 @@ _strict_count: int | None = None
 _ValidatorIterator = type(TypeAdapter(Iterable[int]).validate_python([]))
 _DISCRIMINATORS = ("role", "type")
 _EmbeddingInput = str | list[str] | list[int] | list[list[int]]
+_Prompt = _EmbeddingInput | None  # a legacy completions prompt: text, texts, tokens or token batches
 
 
 def make_strict(package: str = "openai.types") -> int:
@@ -83,6 +84,24 @@ def embeddings_request_errors(body: dict) -> list[str]:
         _adapter(_EmbeddingInput).validate_python(body["input"], strict=True)
     except ValidationError as error:
         return format_errors(error.errors(), body, ("input",)) + rest
+    return rest
+
+
+def completions_request_errors(body: dict) -> list[str]:
+    """Errors of an outbound legacy completions body against the SDK's (strict) CompletionCreateParams; [] when
+    valid."""
+    from openai.types import completion_create_params as params
+
+    tp = params.CompletionCreateParamsStreaming if _is_dict(body) and body.get("stream") else None
+    tp = tp or params.CompletionCreateParamsNonStreaming
+    if not _is_dict(body) or "prompt" not in body:
+        return request_errors(tp, body)
+    # Same lazy-union trap as embeddings' `input`: token batches would fail as Iterable[int] once forced.
+    rest = request_errors(tp, {**body, "prompt": ""})
+    try:
+        _adapter(_Prompt).validate_python(body["prompt"], strict=True)
+    except ValidationError as error:
+        return format_errors(error.errors(), body, ("prompt",)) + rest
     return rest
 
 
@@ -225,6 +244,26 @@ def check_chat_chunk(raw: dict, allow_extra: Sequence[str] = ()) -> Any:
     from openai.types.chat import ChatCompletionChunk
 
     return _check(ChatCompletionChunk, raw, allow_extra)
+
+
+def check_completion(raw: dict, allow_extra: Sequence[str] = ()) -> Any:
+    """Validate raw JSON of a non-stream legacy completions reply as the SDK's Completion."""
+    from openai.types import Completion
+
+    return _check(Completion, raw, allow_extra)
+
+
+def check_completion_chunk(raw: dict, allow_extra: Sequence[str] = ()) -> Any:
+    """Validate one legacy completions stream event (also a `Completion` in the SDK, usage-only ones included).
+
+    OpenAI sends `finish_reason: null` on every piece but a choice's last, which the SDK type (shared with the
+    non-stream reply) does not allow: a null is checked as "stop", any other value as itself."""
+    from openai.types import Completion
+
+    if _is_dict(raw) and isinstance(raw.get("choices"), list):
+        raw = {**raw, "choices": [{**c, "finish_reason": "stop"} if _is_dict(c) and c.get("finish_reason") is None
+                                  else c for c in raw["choices"]]}
+    return _check(Completion, raw, allow_extra)
 
 
 def check_embeddings_response(raw: dict, allow_extra: Sequence[str] = ()) -> Any:

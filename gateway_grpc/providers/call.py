@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from gateway_grpc.completions import Completion, CompletionRequest
 from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderUnavailable
 from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.media import (
@@ -54,8 +55,10 @@ def _unfinished(provider: str, seen_event: bool, head: bytes) -> ProviderUnavail
     return ProviderUnavailable(f"{provider} closed the stream before it finished", provider=provider)
 
 
-# The media capabilities: the provider method each needs, and the feature's name in the 400 when it is missing.
+# The optional capabilities (beyond chat and embeddings): the provider method each needs, and the feature's name
+# in the 400 when it is missing.
 CAPABILITIES = {
+    "encode_completion": "text completions (/v1/completions)",
     "encode_images": "image generation",
     "encode_speech": "text to speech",
     "encode_transcription": "audio transcription and translation",
@@ -75,9 +78,10 @@ def _strict(provider: Provider, ctx: CallContext) -> bool:
     return ctx.strict_open_ai_compliance and getattr(provider, "translated", False)
 
 
-def _chunks(decoder: Any, events: list[Any], request: ChatRequest, strict: bool) -> Iterator[ChatChunk]:
-    """The decoded chunks of some events, naming the requested model when the upstream does not; without
-    `include_usage` usage is left out (translating providers' upstreams always send it)."""
+def _chunks(decoder: Any, events: list[Any], request: ChatRequest | CompletionRequest,
+            strict: bool) -> Iterator[Any]:
+    """The decoded chat (or text completion) chunks of some events, naming the requested model when the upstream
+    does not; without `include_usage` usage is left out (translating providers' upstreams always send it)."""
     for event in events:
         for chunk in decoder.decode(event):
             if strict:
@@ -158,25 +162,49 @@ class ProviderCall:
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
         provider, target = await self._resolve(ctx)
         call = provider.encode_chat(request, target, stream=True)
+        decoder, strict = provider.chat_stream_decoder(request), _strict(provider, ctx)
+        async for chunk in self._streamed(provider, call, ctx, decoder,
+                                          lambda events: _chunks(decoder, events, request, strict)):
+            yield chunk
+
+    async def _streamed(self, provider: Provider, call: Any, ctx: CallContext, decoder: Any,
+                        emit: Callable[[list[Any]], Iterator[Any]]) -> AsyncIterator[Any]:
+        """Send a stream request; frame the body as it arrives and yield what `emit` makes of each batch of events,
+        until the decoder has seen the stream's end (else the stream was cut: 503, or never a stream: 502)."""
         async with self._transport.stream(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx)) as upstream:
             if upstream.status >= 400:
                 raise provider.decode_error(upstream.status, await upstream.read(), upstream.headers)
-            decoder, framer = provider.chat_stream_decoder(request), FRAMERS[provider.stream_framing]()
+            framer = FRAMERS[provider.stream_framing]()
             head, seen = b"", False  # the body's first bytes, and whether any event came
             async for data in upstream.iter_bytes(ctx.attempt_timeout, ctx.deadline):
                 head = head or data[:_PREVIEW_BYTES]
                 events = framer.feed(data)
                 seen = seen or bool(events)
-                for chunk in _chunks(decoder, events, request, _strict(provider, ctx)):
-                    yield chunk
+                for item in emit(events):
+                    yield item
                 if decoder.done:
                     return
             events = framer.flush()
             seen = seen or bool(events)
-            for chunk in _chunks(decoder, events, request, _strict(provider, ctx)):
-                yield chunk
+            for item in emit(events):
+                yield item
         if not decoder.done:
             raise _unfinished(provider.name, seen, head)
+
+    async def complete_text(self, request: CompletionRequest, ctx: CallContext) -> Completion:
+        provider, target = await self._resolve(ctx)
+        call = _capable(provider, "encode_completion")(request, target, stream=False)
+        response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
+        answer = provider.decode_completion(self._checked(provider, response))  # type: ignore[attr-defined]
+        return answer if answer.model else replace(answer, model=request.model)
+
+    async def stream_text(self, request: CompletionRequest, ctx: CallContext) -> AsyncIterator[Completion]:
+        provider, target = await self._resolve(ctx)
+        call = _capable(provider, "encode_completion")(request, target, stream=True)
+        decoder = provider.completion_stream_decoder(request)  # type: ignore[attr-defined]
+        async for chunk in self._streamed(provider, call, ctx, decoder,
+                                          lambda events: _chunks(decoder, events, request, False)):
+            yield chunk
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
         """One upstream call, or, past the provider's batch size, one per batch (a few at a time), merged in order."""

@@ -12,7 +12,12 @@ Departures (Mistral's API reference and its SDK's request models, mistralai/clie
   ids come back unchanged, so a conversation that started on Mistral keeps its ids.
 - finish_reason `model_length` (context window full) is `length`; `error` (the generation failed) is an upstream
   failure (502, retryable), never a success: Portkey reports it as `stop`.
-- FIM (`/v1/fim/completions`) is out of scope: the gateway has no `/v1/completions` route yet.
+- Text completions are Mistral's fill-in-the-middle (`/v1/fim/completions`, e.g. codestral): `/v1/completions` to
+  mistral-ai always goes there (Mistral has no other text completion API), so Portkey's
+  `x-portkey-mistral-fim-completion` header is accepted and changes nothing. FIM takes one string prompt, `suffix`,
+  `max_tokens`, `min_tokens`, `temperature`, `top_p`, `stop` and `random_seed` (OpenAI's `seed`); `n`, `echo`,
+  `logprobs`, `best_of`, `logit_bias`, `user` and the penalties are a 400. It answers in chat's shape (`message` /
+  `delta` content), read back as text choices.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ import hashlib
 import re
 import string
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from gateway_grpc.errors import ProviderRejected
+from gateway_grpc.errors import InvalidRequest, ProviderRejected
 from gateway_grpc.providers.openai import OpenAI
-from gateway_grpc.providers.openai_dialect import Dialect, adapt_chat_body
+from gateway_grpc.providers.openai_dialect import COMPLETIONS, Dialect, adapt_chat_body, adapt_completion_body
 
 MISTRAL_DIALECT = Dialect(
     rejects=frozenset({"logprobs", "top_logprobs", "logit_bias", "user", "service_tier", "store", "metadata",
@@ -33,6 +38,12 @@ MISTRAL_DIALECT = Dialect(
     renames=(("max_completion_tokens", "max_tokens"), ("seed", "random_seed")),
     stream_options=False,
     embedding_renames=(("dimensions", "output_dimension"),),
+)
+FIM_DIALECT = Dialect(
+    rejects=frozenset({"n", "echo", "logprobs", "best_of", "logit_bias", "user", "presence_penalty",
+                       "frequency_penalty"}),
+    renames=(("seed", "random_seed"),),
+    stream_options=False,
 )
 FINISH_REASONS = {"model_length": "length"}
 _TOOL_ID = re.compile(r"[A-Za-z0-9]{9}")
@@ -86,3 +97,24 @@ class Mistral(OpenAI):
             if isinstance(choice, dict) and choice.get("finish_reason") is not None:
                 choice["finish_reason"] = _finish_reason(choice["finish_reason"])
         return raw
+
+    # ---- fill-in-the-middle ----
+
+    _completion_path: ClassVar[str] = "/fim/completions"
+
+    def supports(self, capability: str) -> bool:
+        return capability == COMPLETIONS or capability in self.dialect.media  # FIM, and no media
+
+    def _adapt_completion(self, body: dict[str, Any]) -> None:
+        if not isinstance(body.get("prompt"), str):
+            raise InvalidRequest.field("prompt", f"{self.name} takes one prompt string, not a list")
+        adapt_completion_body(body, FIM_DIALECT, self.name)
+
+    def _received_text(self, raw: Any) -> Any:
+        """A FIM answer or chunk (chat-shaped: `message` / `delta` content) as an OpenAI text completion."""
+        raw = self._received(raw)
+        for choice in raw["choices"]:
+            said = choice.pop("message", None) or choice.pop("delta", None) or {}
+            content = said.get("content")
+            choice["text"] = content if isinstance(content, str) else ""
+        return {**raw, "object": "text_completion"}

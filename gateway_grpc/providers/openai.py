@@ -8,16 +8,18 @@ its hooks: `_url`, `_headers`, `_adapt_chat` and `_received`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import orjson
 
 from gateway_grpc.errors import ProviderBadResponse, ProviderError, ProviderRejected, RateLimited
-from gateway_grpc.providers.base import HttpCall, SseEvent
+from gateway_grpc.providers.base import HttpCall
+from gateway_grpc.providers.openai_completions import OpenAICompletions
 from gateway_grpc.providers.openai_dialect import OPENAI_DIALECT, Dialect, adapt_chat_body, adapt_embeddings_body
 from gateway_grpc.providers.openai_media import OpenAIMedia
+from gateway_grpc.providers.openai_stream import OpenAIStreamDecoder
 from gateway_grpc.providers.openai_wire import (
     decode_chunk,
     decode_completion,
@@ -30,7 +32,6 @@ from gateway_grpc.providers.openai_wire import (
 )
 from gateway_grpc.providers.wire import loads_json, retry_after_seconds, text_or_empty
 from gateway_grpc.types import (
-    ChatChunk,
     ChatRequest,
     ChatResponse,
     EmbeddingsRequest,
@@ -45,64 +46,10 @@ _JSON = "application/json"
 _OPTION_HEADERS = {"openai_organization": "openai-organization", "openai_project": "openai-project"}
 
 
-def _unchanged(raw: Any) -> Any:
-    return raw
-
-
-_CHUNK_KEYS = frozenset({"id", "object", "created", "model", "choices", "usage", "system_fingerprint"})
-
-
-class OpenAIStreamDecoder:
-    """OpenAI's SSE stream is already chunk-shaped: each `data:` line is one chunk; `[DONE]` ends it. `received`
-    is the provider's hook for a host whose chunks depart from OpenAI's (identity for OpenAI)."""
-
-    __slots__ = ("done", "pending", "provider", "received")
-
-    def __init__(self, provider: str, received: Callable[[Any], Any] = _unchanged) -> None:
-        self.provider = provider
-        self.received = received
-        self.done = False
-        self.pending: dict[str, Any] = {}  # a prelude's annotations, for the next real chunk
-
-    def _prelude(self, raw: dict[str, Any]) -> bool:
-        """Azure opens streams with a chunk that has no id and no choices, only `prompt_filter_results`: not a chunk
-        an OpenAI client can read, so its annotations ride on the next real chunk instead."""
-        if raw.get("id") or raw.get("choices") or raw.get("usage") is not None:
-            return False
-        self.pending.update({k: v for k, v in raw.items() if k not in _CHUNK_KEYS})
-        return True
-
-    def decode(self, event: SseEvent) -> list[ChatChunk]:
-        data = event.data
-        if data == "[DONE]":
-            self.done = True
-            return []
-        if not data:
-            return []
-        raw = loads_json(data.encode(), self.provider)
-        if not isinstance(raw, dict):
-            raise ProviderBadResponse(f"Invalid stream event from {self.provider}: {data[:200]}",
-                                      provider=self.provider)
-        if "error" in raw:
-            error = raw["error"] if isinstance(raw["error"], dict) else {"message": str(raw["error"])}
-            raise ProviderRejected(
-                f"{self.provider} error: {error.get('message') or 'stream failed'}", provider=self.provider,
-                status=500, error_type=text_or_empty(error.get("type")), code=text_or_empty(error.get("code")),
-            )
-        if self._prelude(raw):
-            return []
-        if self.pending:
-            raw, self.pending = {**self.pending, **raw}, {}
-        try:
-            return [decode_chunk(self.received(raw))]
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ProviderBadResponse(f"Invalid stream chunk from {self.provider}: {data[:200]}",
-                                      provider=self.provider) from exc
-
-
 @dataclass(frozen=True, slots=True)
-class OpenAI(OpenAIMedia):
-    """The OpenAI Chat Completions family (images and audio from OpenAIMedia). `name` is the provider slug,
+class OpenAI(OpenAIMedia, OpenAICompletions):
+    """The OpenAI Chat Completions family (images and audio from OpenAIMedia, text completions from
+    OpenAICompletions). `name` is the provider slug,
     `base_url` its default API root, `dialect` how the host's body departs from OpenAI's."""
 
     name: str = "openai"
@@ -186,7 +133,8 @@ class OpenAI(OpenAIMedia):
                                       provider=self.name) from exc
 
     def chat_stream_decoder(self, request: ChatRequest | None = None) -> OpenAIStreamDecoder:
-        return OpenAIStreamDecoder(self.name, self._received)
+        received = self._received
+        return OpenAIStreamDecoder(self.name, lambda raw: decode_chunk(received(raw)))
 
     def decode_embeddings(self, body: bytes) -> EmbeddingsResponse:
         raw = loads_json(body, self.name)

@@ -18,6 +18,7 @@ from gateway_grpc.errors import InvalidRequest
 # The media capabilities, named by the MediaProvider method that serves each (base.py; providers/call.py CAPABILITIES).
 IMAGES, SPEECH, TRANSCRIPTION = "encode_images", "encode_speech", "encode_transcription"
 ALL_MEDIA = frozenset({IMAGES, SPEECH, TRANSCRIPTION})
+COMPLETIONS = "encode_completion"  # OpenAI's legacy Completions API (`/completions`), by the method that serves it
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +36,10 @@ class Dialect:
     float_encoding: bool = True  # False: the host has no `encoding_format: "float"` (floats are its default)
     chat: bool = True  # False: an embeddings-only host; chat is a 400
     media: frozenset[str] = frozenset()  # the media capabilities it serves at OpenAI's paths (none unless documented)
+    completions: bool = False  # whether it serves OpenAI's legacy `/completions` (only where documented)
 
 
-OPENAI_DIALECT = Dialect(developer_as_system=False, media=ALL_MEDIA)
+OPENAI_DIALECT = Dialect(developer_as_system=False, media=ALL_MEDIA, completions=True)
 
 
 def adapt_chat_body(body: dict[str, Any], dialect: Dialect, provider: str) -> None:
@@ -46,13 +48,7 @@ def adapt_chat_body(body: dict[str, Any], dialect: Dialect, provider: str) -> No
         return
     if not dialect.chat:
         raise InvalidRequest.field("model", f"{provider} does not support chat completions")
-    _refuse(body, dialect.rejects, provider)
-    choices = body.get("n")
-    if dialect.single_choice and choices is not None and choices != 1:
-        raise InvalidRequest.field("n", f"{provider} does not support n > 1")
-    _rename(body, dialect.renames, provider)
-    if not dialect.stream_options:
-        body.pop("stream_options", None)
+    _adapt_generation(body, dialect, provider)
     if dialect.developer_as_system or dialect.message_rejects:
         _adapt_messages(body.get("messages") or (), dialect, provider)
 
@@ -63,6 +59,23 @@ def adapt_embeddings_body(body: dict[str, Any], dialect: Dialect, provider: str)
     if not dialect.float_encoding and body.get("encoding_format") == "float":
         del body["encoding_format"]  # the gateway's own ask (the edge owns the caller's encoding_format)
     _rename(body, dialect.embedding_renames, provider)
+
+
+def adapt_completion_body(body: dict[str, Any], dialect: Dialect, provider: str) -> None:
+    """Apply `dialect` to an encoded text completion body, in place (the refusals and renames chat has)."""
+    if dialect is not OPENAI_DIALECT:
+        _adapt_generation(body, dialect, provider)
+
+
+def _adapt_generation(body: dict[str, Any], dialect: Dialect, provider: str) -> None:
+    """What chat and text completion bodies share: refused keys, one choice, renames, `stream_options`."""
+    _refuse(body, dialect.rejects, provider)
+    choices = body.get("n")
+    if dialect.single_choice and choices is not None and choices != 1:
+        raise InvalidRequest.field("n", f"{provider} does not support n > 1")
+    _rename(body, dialect.renames, provider)
+    if not dialect.stream_options:
+        body.pop("stream_options", None)
 
 
 def _refuse(body: dict[str, Any], rejects: frozenset[str], provider: str) -> None:

@@ -40,7 +40,11 @@ Sources (base URLs and quirks), checked against Portkey-AI/gateway `src/provider
   lm-studio     D lmstudio.ai/docs/api/openai-api (default port 1234); not a Portkey slug
 
 Media (images, speech, transcription) is served only where the row's `media` says so (documented above); other rows
-answer 400 "X does not support ..." (providers/call.py). Embeddings-only hosts (`EMBEDDING_HOSTS`, chat -> 400):
+answer 400 "X does not support ..." (providers/call.py). OpenAI's legacy text completions (`/completions`) likewise
+only where `completions` is set: hosts documenting `/v1/completions` (together-ai, fireworks-ai, openrouter, x-ai,
+cerebras, deepinfra, nebius, hyperbolic, lambda, novita-ai, ollama, vllm, lm-studio; D each host's API reference).
+DeepSeek's FIM completions live under another root (https://api.deepseek.com/beta): a custom host reaches them.
+Embeddings-only hosts (`EMBEDDING_HOSTS`, chat -> 400):
   jina          P jina/api.ts, embed.ts; D jina-ai/meta-prompt v0.txt (POST https://api.jina.ai/v1/embeddings:
                 model, input, embedding_type (default float), task, dimensions, normalized, late_chunking);
                 `task` and `dimensions` pass through; errors are FastAPI's `{"detail": ...}`
@@ -60,37 +64,38 @@ from gateway_grpc.providers.openai_dialect import ALL_MEDIA, IMAGES, SPEECH, TRA
 _MAX_TOKENS = (("max_completion_tokens", "max_tokens"),)
 _NO_LOGPROBS = frozenset({"logprobs", "top_logprobs", "logit_bias"})
 _PLAIN = Dialect()  # OpenAI's body with `developer` sent as `system`
+_TEXT = Dialect(completions=True)  # the same, and OpenAI's legacy /completions too
 
 OPENAI_HOSTS: tuple[OpenAI, ...] = (
     OpenAI("groq", "https://api.groq.com/openai/v1",
            Dialect(rejects=_NO_LOGPROBS, single_choice=True, message_rejects=frozenset({"name"}),
                    media=frozenset({SPEECH, TRANSCRIPTION}))),
     OpenAI("deepseek", "https://api.deepseek.com", Dialect(renames=_MAX_TOKENS)),
-    OpenAI("together-ai", "https://api.together.xyz/v1", Dialect(media=ALL_MEDIA)),
-    OpenAI("fireworks-ai", "https://api.fireworks.ai/inference/v1", _PLAIN),
-    OpenAI("openrouter", "https://openrouter.ai/api/v1", _PLAIN),
+    OpenAI("together-ai", "https://api.together.xyz/v1", Dialect(media=ALL_MEDIA, completions=True)),
+    OpenAI("fireworks-ai", "https://api.fireworks.ai/inference/v1", _TEXT),
+    OpenAI("openrouter", "https://openrouter.ai/api/v1", _TEXT),
     OpenAI("perplexity-ai", "https://api.perplexity.ai",
            Dialect(rejects=_NO_LOGPROBS | {"tools", "tool_choice", "parallel_tool_calls"}, single_choice=True,
                    renames=_MAX_TOKENS)),
-    OpenAI("x-ai", "https://api.x.ai/v1", Dialect(media=frozenset({IMAGES}))),
+    OpenAI("x-ai", "https://api.x.ai/v1", Dialect(media=frozenset({IMAGES}), completions=True)),
     OpenAI("cerebras", "https://api.cerebras.ai/v1",
            Dialect(rejects=frozenset({"frequency_penalty", "presence_penalty", "logit_bias", "parallel_tool_calls",
-                                      "service_tier"}))),
+                                      "service_tier"}), completions=True)),
     OpenAI("sambanova", "https://api.sambanova.ai/v1", Dialect(rejects=_NO_LOGPROBS, single_choice=True)),
-    OpenAI("deepinfra", "https://api.deepinfra.com/v1/openai", _PLAIN),
-    OpenAI("nebius", "https://api.studio.nebius.ai/v1", _PLAIN),
-    OpenAI("hyperbolic", "https://api.hyperbolic.xyz/v1", _PLAIN),
-    OpenAI("lambda", "https://api.lambda.ai/v1", _PLAIN),
-    OpenAI("novita-ai", "https://api.novita.ai/v3/openai", _PLAIN),
+    OpenAI("deepinfra", "https://api.deepinfra.com/v1/openai", _TEXT),
+    OpenAI("nebius", "https://api.studio.nebius.ai/v1", _TEXT),
+    OpenAI("hyperbolic", "https://api.hyperbolic.xyz/v1", _TEXT),
+    OpenAI("lambda", "https://api.lambda.ai/v1", _TEXT),
+    OpenAI("novita-ai", "https://api.novita.ai/v3/openai", _TEXT),
     OpenAI("siliconflow", "https://api.siliconflow.cn/v1", _PLAIN),
     OpenAI("moonshot", "https://api.moonshot.cn/v1", _PLAIN),
     OpenAI("zhipu", "https://open.bigmodel.cn/api/paas/v4", _PLAIN),
     OpenAI("dashscope", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", _PLAIN),
     OpenAI("huggingface", "https://router.huggingface.co/v1", _PLAIN),
     OpenAI("ollama", "http://localhost:11434/v1",
-           Dialect(rejects=frozenset({"logit_bias"}), single_choice=True, renames=_MAX_TOKENS)),
-    OpenAI("vllm", "http://localhost:8000/v1", Dialect(media=frozenset({TRANSCRIPTION}))),
-    OpenAI("lm-studio", "http://localhost:1234/v1", _PLAIN),
+           Dialect(rejects=frozenset({"logit_bias"}), single_choice=True, renames=_MAX_TOKENS, completions=True)),
+    OpenAI("vllm", "http://localhost:8000/v1", Dialect(media=frozenset({TRANSCRIPTION}), completions=True)),
+    OpenAI("lm-studio", "http://localhost:1234/v1", _TEXT),
 )
 
 _NO_USER = frozenset({"user"})  # neither documents one: a 400, not a silent drop

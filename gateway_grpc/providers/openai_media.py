@@ -26,7 +26,7 @@ from gateway_grpc.media import (
     TranscriptionResponse,
 )
 from gateway_grpc.providers.base import HttpCall
-from gateway_grpc.providers.openai_dialect import Dialect
+from gateway_grpc.providers.openai_dialect import COMPLETIONS, Dialect
 from gateway_grpc.providers.openai_wire import decode_usage
 from gateway_grpc.providers.wire import loads_json
 from gateway_grpc.types import Target
@@ -47,8 +47,8 @@ class OpenAIMedia:
     dialect: Dialect
 
     def supports(self, capability: str) -> bool:
-        """Whether the host serves `capability` (a MediaProvider method name): its dialect says."""
-        return capability in self.dialect.media
+        """Whether the host serves `capability` (the provider method's name): its dialect says."""
+        return capability in self.dialect.media or (capability == COMPLETIONS and self.dialect.completions)
 
     def _url(self, target: Target, path: str) -> str:  # pragma: no cover - provided by the provider class
         raise NotImplementedError

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from gateway_grpc.completions import Completion, CompletionRequest
 from gateway_grpc.config import GatewaySettings, TargetConfig, validate_request_config
 from gateway_grpc.errors import InvalidConfig
 from gateway_grpc.media import (
@@ -176,7 +177,8 @@ class EmbedOp:
 
 
 class MediaOp:
-    """An image, speech or transcription call: the handler method to run, and its request for `params.*`."""
+    """A text completion, image, speech or transcription call: the handler method to run, and its request for
+    `params.*`."""
 
     __slots__ = ("method", "request", "streamed")
 
@@ -213,6 +215,13 @@ class RouterStage:
 
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
         async for chunk in drain(await ctx.route.run(StreamOp(request), ctx)):
+            yield chunk
+
+    async def complete_text(self, request: CompletionRequest, ctx: CallContext) -> Completion:
+        return await ctx.route.run(MediaOp("complete_text", request), ctx)
+
+    async def stream_text(self, request: CompletionRequest, ctx: CallContext) -> AsyncIterator[Completion]:
+        async for chunk in drain(await ctx.route.run(MediaOp("stream_text", request, streamed=True), ctx)):
             yield chunk
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:

@@ -23,13 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from gateway_grpc.v1 import chat_pb2 as gateway__grpc_dot_v1_dot_chat__pb2
+from gateway_grpc.v1 import completions_pb2 as gateway__grpc_dot_v1_dot_completions__pb2
 from gateway_grpc.v1 import embeddings_pb2 as gateway__grpc_dot_v1_dot_embeddings__pb2
 from gateway_grpc.v1 import media_pb2 as gateway__grpc_dot_v1_dot_media__pb2
 from gateway_grpc.v1 import models_pb2 as gateway__grpc_dot_v1_dot_models__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%gateway_grpc/v1/gateway_service.proto\x12\x0fgateway_grpc.v1\x1a\x1agateway_grpc/v1/chat.proto\x1a gateway_grpc/v1/embeddings.proto\x1a\x1bgateway_grpc/v1/media.proto\x1a\x1cgateway_grpc/v1/models.proto\x1a\x1cgoogle/api/annotations.proto2\xa0\t\n\x0eGatewayService\x12\x9c\x01\n\x14\x43reateChatCompletion\x12,.gateway_grpc.v1.CreateChatCompletionRequest\x1a-.gateway_grpc.v1.CreateChatCompletionResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/gateway/chat/completions:\x01*\x12\xab\x01\n\x14StreamChatCompletion\x12,.gateway_grpc.v1.StreamChatCompletionRequest\x1a-.gateway_grpc.v1.StreamChatCompletionResponse\"4\x82\xd3\xe4\x93\x02.\"#/v1/gateway/chat/completions:stream:\x07request0\x01\x12\x8a\x01\n\x10\x43reateEmbeddings\x12(.gateway_grpc.v1.CreateEmbeddingsRequest\x1a).gateway_grpc.v1.CreateEmbeddingsResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/gateway/embeddings:\x01*\x12\x83\x01\n\x0b\x43reateImage\x12#.gateway_grpc.v1.CreateImageRequest\x1a$.gateway_grpc.v1.CreateImageResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/gateway/images/generations:\x01*\x12\x82\x01\n\x0c\x43reateSpeech\x12$.gateway_grpc.v1.CreateSpeechRequest\x1a%.gateway_grpc.v1.CreateSpeechResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/gateway/audio/speech:\x01*0\x01\x12\x9d\x01\n\x13\x43reateTranscription\x12+.gateway_grpc.v1.CreateTranscriptionRequest\x1a,.gateway_grpc.v1.CreateTranscriptionResponse\"+\x82\xd3\xe4\x93\x02%\" /v1/gateway/audio/transcriptions:\x01*\x12\x95\x01\n\x11\x43reateTranslation\x12).gateway_grpc.v1.CreateTranslationRequest\x1a*.gateway_grpc.v1.CreateTranslationResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/gateway/audio/translations:\x01*\x12q\n\nListModels\x12\".gateway_grpc.v1.ListModelsRequest\x1a#.gateway_grpc.v1.ListModelsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/gateway/modelsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%gateway_grpc/v1/gateway_service.proto\x12\x0fgateway_grpc.v1\x1a\x1agateway_grpc/v1/chat.proto\x1a!gateway_grpc/v1/completions.proto\x1a gateway_grpc/v1/embeddings.proto\x1a\x1bgateway_grpc/v1/media.proto\x1a\x1cgateway_grpc/v1/models.proto\x1a\x1cgoogle/api/annotations.proto2\xcb\x0b\n\x0eGatewayService\x12\x9c\x01\n\x14\x43reateChatCompletion\x12,.gateway_grpc.v1.CreateChatCompletionRequest\x1a-.gateway_grpc.v1.CreateChatCompletionResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/gateway/chat/completions:\x01*\x12\xab\x01\n\x14StreamChatCompletion\x12,.gateway_grpc.v1.StreamChatCompletionRequest\x1a-.gateway_grpc.v1.StreamChatCompletionResponse\"4\x82\xd3\xe4\x93\x02.\"#/v1/gateway/chat/completions:stream:\x07request0\x01\x12\x8b\x01\n\x10\x43reateCompletion\x12(.gateway_grpc.v1.CreateCompletionRequest\x1a).gateway_grpc.v1.CreateCompletionResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/gateway/completions:\x01*\x12\x9a\x01\n\x10StreamCompletion\x12(.gateway_grpc.v1.StreamCompletionRequest\x1a).gateway_grpc.v1.StreamCompletionResponse\"/\x82\xd3\xe4\x93\x02)\"\x1e/v1/gateway/completions:stream:\x07request0\x01\x12\x8a\x01\n\x10\x43reateEmbeddings\x12(.gateway_grpc.v1.CreateEmbeddingsRequest\x1a).gateway_grpc.v1.CreateEmbeddingsResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/gateway/embeddings:\x01*\x12\x83\x01\n\x0b\x43reateImage\x12#.gateway_grpc.v1.CreateImageRequest\x1a$.gateway_grpc.v1.CreateImageResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/gateway/images/generations:\x01*\x12\x82\x01\n\x0c\x43reateSpeech\x12$.gateway_grpc.v1.CreateSpeechRequest\x1a%.gateway_grpc.v1.CreateSpeechResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/gateway/audio/speech:\x01*0\x01\x12\x9d\x01\n\x13\x43reateTranscription\x12+.gateway_grpc.v1.CreateTranscriptionRequest\x1a,.gateway_grpc.v1.CreateTranscriptionResponse\"+\x82\xd3\xe4\x93\x02%\" /v1/gateway/audio/transcriptions:\x01*\x12\x95\x01\n\x11\x43reateTranslation\x12).gateway_grpc.v1.CreateTranslationRequest\x1a*.gateway_grpc.v1.CreateTranslationResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/gateway/audio/translations:\x01*\x12q\n\nListModels\x12\".gateway_grpc.v1.ListModelsRequest\x1a#.gateway_grpc.v1.ListModelsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/gateway/modelsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +41,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GATEWAYSERVICE'].methods_by_name['CreateChatCompletion']._serialized_options = b'\202\323\344\223\002!\"\034/v1/gateway/chat/completions:\001*'
   _globals['_GATEWAYSERVICE'].methods_by_name['StreamChatCompletion']._loaded_options = None
   _globals['_GATEWAYSERVICE'].methods_by_name['StreamChatCompletion']._serialized_options = b'\202\323\344\223\002.\"#/v1/gateway/chat/completions:stream:\007request'
+  _globals['_GATEWAYSERVICE'].methods_by_name['CreateCompletion']._loaded_options = None
+  _globals['_GATEWAYSERVICE'].methods_by_name['CreateCompletion']._serialized_options = b'\202\323\344\223\002\034\"\027/v1/gateway/completions:\001*'
+  _globals['_GATEWAYSERVICE'].methods_by_name['StreamCompletion']._loaded_options = None
+  _globals['_GATEWAYSERVICE'].methods_by_name['StreamCompletion']._serialized_options = b'\202\323\344\223\002)\"\036/v1/gateway/completions:stream:\007request'
   _globals['_GATEWAYSERVICE'].methods_by_name['CreateEmbeddings']._loaded_options = None
   _globals['_GATEWAYSERVICE'].methods_by_name['CreateEmbeddings']._serialized_options = b'\202\323\344\223\002\033\"\026/v1/gateway/embeddings:\001*'
   _globals['_GATEWAYSERVICE'].methods_by_name['CreateImage']._loaded_options = None
@@ -52,6 +57,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GATEWAYSERVICE'].methods_by_name['CreateTranslation']._serialized_options = b'\202\323\344\223\002#\"\036/v1/gateway/audio/translations:\001*'
   _globals['_GATEWAYSERVICE'].methods_by_name['ListModels']._loaded_options = None
   _globals['_GATEWAYSERVICE'].methods_by_name['ListModels']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/gateway/models'
-  _globals['_GATEWAYSERVICE']._serialized_start=210
-  _globals['_GATEWAYSERVICE']._serialized_end=1394
+  _globals['_GATEWAYSERVICE']._serialized_start=245
+  _globals['_GATEWAYSERVICE']._serialized_end=1728
 # @@protoc_insertion_point(module_scope)

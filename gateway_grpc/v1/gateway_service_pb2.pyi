@@ -1,4 +1,5 @@
 from gateway_grpc.v1 import chat_pb2 as _chat_pb2
+from gateway_grpc.v1 import completions_pb2 as _completions_pb2
 from gateway_grpc.v1 import embeddings_pb2 as _embeddings_pb2
 from gateway_grpc.v1 import media_pb2 as _media_pb2
 from gateway_grpc.v1 import models_pb2 as _models_pb2

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from gateway_grpc.v1 import chat_pb2 as gateway__grpc_dot_v1_dot_chat__pb2
+from gateway_grpc.v1 import completions_pb2 as gateway__grpc_dot_v1_dot_completions__pb2
 from gateway_grpc.v1 import embeddings_pb2 as gateway__grpc_dot_v1_dot_embeddings__pb2
 from gateway_grpc.v1 import media_pb2 as gateway__grpc_dot_v1_dot_media__pb2
 from gateway_grpc.v1 import models_pb2 as gateway__grpc_dot_v1_dot_models__pb2
@@ -48,6 +49,16 @@ class GatewayServiceStub:
                 '/gateway_grpc.v1.GatewayService/StreamChatCompletion',
                 request_serializer=gateway__grpc_dot_v1_dot_chat__pb2.StreamChatCompletionRequest.SerializeToString,
                 response_deserializer=gateway__grpc_dot_v1_dot_chat__pb2.StreamChatCompletionResponse.FromString,
+                _registered_method=True)
+        self.CreateCompletion = channel.unary_unary(
+                '/gateway_grpc.v1.GatewayService/CreateCompletion',
+                request_serializer=gateway__grpc_dot_v1_dot_completions__pb2.CreateCompletionRequest.SerializeToString,
+                response_deserializer=gateway__grpc_dot_v1_dot_completions__pb2.CreateCompletionResponse.FromString,
+                _registered_method=True)
+        self.StreamCompletion = channel.unary_stream(
+                '/gateway_grpc.v1.GatewayService/StreamCompletion',
+                request_serializer=gateway__grpc_dot_v1_dot_completions__pb2.StreamCompletionRequest.SerializeToString,
+                response_deserializer=gateway__grpc_dot_v1_dot_completions__pb2.StreamCompletionResponse.FromString,
                 _registered_method=True)
         self.CreateEmbeddings = channel.unary_unary(
                 '/gateway_grpc.v1.GatewayService/CreateEmbeddings',
@@ -95,6 +106,20 @@ class GatewayServiceServicer:
 
     def StreamChatCompletion(self, request, context):
         """A chat answer as a stream of chunks; an error after the first chunk arrives in-band as the last event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateCompletion(self, request, context):
+        """A text completion (OpenAI's legacy Completions API; fill-in-the-middle with `suffix`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamCompletion(self, request, context):
+        """A text completion as it is generated; an error after the first chunk arrives in-band.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -154,6 +179,16 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     servicer.StreamChatCompletion,
                     request_deserializer=gateway__grpc_dot_v1_dot_chat__pb2.StreamChatCompletionRequest.FromString,
                     response_serializer=gateway__grpc_dot_v1_dot_chat__pb2.StreamChatCompletionResponse.SerializeToString,
+            ),
+            'CreateCompletion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCompletion,
+                    request_deserializer=gateway__grpc_dot_v1_dot_completions__pb2.CreateCompletionRequest.FromString,
+                    response_serializer=gateway__grpc_dot_v1_dot_completions__pb2.CreateCompletionResponse.SerializeToString,
+            ),
+            'StreamCompletion': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamCompletion,
+                    request_deserializer=gateway__grpc_dot_v1_dot_completions__pb2.StreamCompletionRequest.FromString,
+                    response_serializer=gateway__grpc_dot_v1_dot_completions__pb2.StreamCompletionResponse.SerializeToString,
             ),
             'CreateEmbeddings': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateEmbeddings,
@@ -242,6 +277,60 @@ class GatewayService:
             '/gateway_grpc.v1.GatewayService/StreamChatCompletion',
             gateway__grpc_dot_v1_dot_chat__pb2.StreamChatCompletionRequest.SerializeToString,
             gateway__grpc_dot_v1_dot_chat__pb2.StreamChatCompletionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCompletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gateway_grpc.v1.GatewayService/CreateCompletion',
+            gateway__grpc_dot_v1_dot_completions__pb2.CreateCompletionRequest.SerializeToString,
+            gateway__grpc_dot_v1_dot_completions__pb2.CreateCompletionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamCompletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gateway_grpc.v1.GatewayService/StreamCompletion',
+            gateway__grpc_dot_v1_dot_completions__pb2.StreamCompletionRequest.SerializeToString,
+            gateway__grpc_dot_v1_dot_completions__pb2.StreamCompletionResponse.FromString,
             options,
             channel_credentials,
             insecure,

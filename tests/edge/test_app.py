@@ -68,7 +68,6 @@ def test_app_wrong_method_is_405_envelope(client):
 
 
 NOT_IMPLEMENTED = [
-    ("POST", "/v1/completions"),
     ("POST", "/v1/images/edits"),
     ("POST", "/v1/images/variations"),
     ("POST", "/v1/messages"),

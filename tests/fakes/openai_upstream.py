@@ -1,5 +1,6 @@
-"""Loopback fake of OpenAI's REST API (chat, embeddings, models, media) on 127.0.0.1 in OpenAI's wire format, plus
-Azure's and Mistral's dialects (openai_flavors: `origin`, `mistral_url`) and embeddings_upstream's `/voyage`, `/jina`.
+"""Loopback fake of OpenAI's REST API (chat, completions, embeddings, models, media) on 127.0.0.1 in OpenAI's wire
+format, plus Azure's and Mistral's dialects (openai_flavors: `origin`, `mistral_url`; Mistral's FIM in
+openai_completions_routes) and embeddings_upstream's `/voyage`, `/jina`.
 
 Owns HTTP: routing, auth, strict request validation (tests/oracles.py, imported only when strict) and the timing
 of replies; bodies come from openai_replies, connection faults from faults, the server lifecycle and request log
@@ -30,6 +31,7 @@ from tests.fakes import openai_replies as replies
 from tests.fakes.embeddings_upstream import embedding_routes
 from tests.fakes.faults import ConnectionReset, StreamBreak
 from tests.fakes.loopback import ALL_METHODS, RecordedRequest, RecordingServer, cli
+from tests.fakes.openai_completions_routes import completion_routes
 from tests.fakes.openai_directives import Directives, parse_directives
 from tests.fakes.openai_flavors import AZURE, MISTRAL, OPENAI, Flavor
 from tests.fakes.openai_media_routes import media_routes
@@ -63,6 +65,7 @@ class FakeOpenAI(RecordingServer):
             Route(f"{prefix}/chat/completions", functools.partial(self._chat, flavor=flavor), methods=["POST"]),
             Route(f"{prefix}/embeddings", functools.partial(self._embeddings, flavor=flavor), methods=["POST"]),
             Route(f"{models_prefix}/models", functools.partial(self._models, flavor=flavor), methods=["GET"]),
+            *completion_routes(self, prefix, flavor),  # legacy completions, or Mistral's FIM
         ]
 
     @property
@@ -76,6 +79,7 @@ class FakeOpenAI(RecordingServer):
         oracles.chat_request_errors({"model": "warm-up", "messages": []})
         oracles.chat_request_errors({"model": "warm-up", "messages": [], "stream": True})
         oracles.embeddings_request_errors({"model": "warm-up", "input": ""})
+        oracles.completions_request_errors({"model": "warm-up", "prompt": ""})
         return oracles
 
     # --- routes ---------------------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_auth_bad_key_raises_authentication_error(fake):
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("POST", "/v1/completions"), ("GET", "/v1/chat/completions"), ("POST", "/v2/chat")]
+    ("method", "path"), [("POST", "/mistral/v1/completions"), ("GET", "/v1/chat/completions"), ("POST", "/v2/chat")]
 )
 def test_unknown_route_answers_404_envelope(fake, method, path):
     raw = httpx2.request(method, f"http://127.0.0.1:{fake.port}{path}", headers={"authorization": "Bearer k"})

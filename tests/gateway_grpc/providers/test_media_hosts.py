@@ -1,6 +1,7 @@
-"""Which provider serves which medium (OpenAI-compatible rows say so in `Dialect.media`; providers/call.py asks
-`supports`), run alike for every registry entry; Groq's audio at its OpenAI-compatible paths; Azure OpenAI's images
-and audio, sent exactly as `openai.AzureOpenAI` sends them (both recorded by the fake and compared)."""
+"""Which provider serves which medium and text completions (OpenAI-compatible rows say so in `Dialect.media` and
+`Dialect.completions`; providers/call.py asks `supports`), run alike for every registry entry; Groq's audio at its
+OpenAI-compatible paths; Azure OpenAI's images and audio, sent exactly as `openai.AzureOpenAI` sends them (both
+recorded by the fake and compared)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,24 @@ from openai.types.audio import transcription_create_params
 
 from gateway_grpc import errors as e
 from gateway_grpc import types as t
+from gateway_grpc.completions import CompletionRequest
 from gateway_grpc.media import ImageRequest, SpeechRequest, TranscriptionRequest
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.providers.azure import DEFAULT_API_VERSION
 from gateway_grpc.providers.call import CAPABILITIES, ProviderCall
-from gateway_grpc.providers.openai_dialect import ALL_MEDIA, IMAGES, SPEECH, TRANSCRIPTION
+from gateway_grpc.providers.openai_dialect import ALL_MEDIA, COMPLETIONS, IMAGES, SPEECH, TRANSCRIPTION
 from gateway_grpc.providers.transport import ProviderTransport
 from gateway_grpc.v1 import media_pb2, options_pb2
 from tests import oracles
 from tests.fakes.openai_media_routes import AUDIO, PNG
 from tests.gateway_grpc.providers.test_openai_media import multipart_fields
 
-SERVED = {  # every other registry entry serves no media
-    "openai": ALL_MEDIA, "azure-openai": ALL_MEDIA, "together-ai": ALL_MEDIA,
-    "groq": {SPEECH, TRANSCRIPTION}, "x-ai": {IMAGES}, "vllm": {TRANSCRIPTION}, "stability-ai": {IMAGES},
+SERVED = {  # every other registry entry serves neither media nor text completions
+    "openai": ALL_MEDIA | {COMPLETIONS}, "azure-openai": ALL_MEDIA | {COMPLETIONS},
+    "together-ai": ALL_MEDIA | {COMPLETIONS}, "groq": {SPEECH, TRANSCRIPTION}, "x-ai": {IMAGES, COMPLETIONS},
+    "vllm": {TRANSCRIPTION, COMPLETIONS}, "stability-ai": {IMAGES}, "mistral-ai": {COMPLETIONS},
+    **{slug: {COMPLETIONS} for slug in ("fireworks-ai", "openrouter", "cerebras", "deepinfra", "nebius", "hyperbolic",
+                                        "lambda", "novita-ai", "ollama", "lm-studio")},
 }
 OPTIONS = {"deployment_id": "dep1", "resource_name": "res"}
 CALLS = {  # capability -> (how ProviderCall runs it, the path its upstream call ends with)
@@ -37,8 +42,12 @@ CALLS = {  # capability -> (how ProviderCall runs it, the path its upstream call
     SPEECH: (lambda pc, ctx: pc.speak(SpeechRequest("tts-1", "hi", "alloy"), ctx).__anext__(), "/audio/speech"),
     TRANSCRIPTION: (lambda pc, ctx: pc.transcribe(TranscriptionRequest(b"RIFF", "a.wav", "whisper-1"), ctx),
                     "/audio/transcriptions"),
+    COMPLETIONS: (lambda pc, ctx: pc.complete_text(CompletionRequest("m", "def f("), ctx), "/completions"),
 }
-OWN_PATHS = {("stability-ai", IMAGES): "/v2beta/stable-image/generate/core"}  # not OpenAI's path
+OWN_PATHS = {  # not OpenAI's path
+    ("stability-ai", IMAGES): "/v2beta/stable-image/generate/core",
+    ("mistral-ai", COMPLETIONS): "/fim/completions",
+}
 
 
 class Sent(Exception):
