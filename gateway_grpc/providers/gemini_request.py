@@ -4,7 +4,10 @@ such content raises InvalidRequest naming its request path. Content parts: gemin
 OpenAI request -> Gemini:
 - system / developer messages -> `systemInstruction` (text only, in order; `role: "user"` as google-genai sends)
 - user / assistant -> `contents[]` with role `user` / `model`; assistant `reasoning_content` -> a `thought: true` part
-- assistant `tool_calls` -> `functionCall` parts (`extra_content.google.thought_signature` -> `thoughtSignature`)
+- assistant `tool_calls` -> `functionCall` parts (`extra_content.google.thought_signature` -> `thoughtSignature`);
+  for Gemini 3 models, which refuse (400) a replayed function call turn without a signature, a turn whose calls
+  carry none (history from another provider, or a client that dropped `extra_content`) gets Google's documented
+  `skip_thought_signature_validator` sentinel on its first call
 - tool / function results -> `functionResponse` parts in one user turn, named from the earlier call with that
   `tool_call_id` (else the result's own `name`)
 - function `tools` -> one `functionDeclarations` tool; `parameters` go verbatim as `parametersJsonSchema`
@@ -24,6 +27,7 @@ Gemini caches implicitly). Unknown top-level keys (`extra`) pass into the body a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -163,6 +167,20 @@ def _thought_signature(extra: Mapping[str, Any], path: str) -> str:
             "thought_signature"} and isinstance(signature, str)):
         raise unsupported(path, f"the tool call keys {sorted(extra)} besides extra_content.google.thought_signature")
     return signature
+
+
+# Google's sentinel for a function call whose thought signature is unknown (ai.google.dev thought-signatures).
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+_GEMINI_3 = re.compile(r"(?:^|/)gemini-3")
+
+
+def _sign_unsigned_calls(contents: list[dict[str, Any]]) -> None:
+    """Gemini 3 checks the first function call of each model step for a signature: where none of a turn's calls
+    has one, the first gets the sentinel (real signatures are never replaced)."""
+    for content in contents:
+        calls = [part for part in content["parts"] if "functionCall" in part] if content["role"] == "model" else []
+        if calls and not any("thoughtSignature" in part for part in calls):
+            calls[0]["thoughtSignature"] = SKIP_SIGNATURE
 
 
 def _function_response(message: Message, path: str, names: dict[str, str]) -> dict[str, Any]:
@@ -310,6 +328,8 @@ def encode_body(request: ChatRequest, overrides: Mapping[str, Any]) -> tuple[str
     """(model, generateContent body): overrides applied first, then every request field translated."""
     request, rest = apply_overrides(request, overrides)
     contents, system = encode_contents(request.messages)
+    if _GEMINI_3.search(request.model):
+        _sign_unsigned_calls(contents)
     body: dict[str, Any] = {"contents": contents}
     if system is not None:
         body["systemInstruction"] = system

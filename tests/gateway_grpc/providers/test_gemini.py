@@ -3,12 +3,15 @@ user/model, no top-level `model`); what Gemini cannot express is refused with th
 errors and the fake-driven ProviderCall: test_gemini_decode.py.
 """
 
+from dataclasses import replace
+
 import orjson
 import pytest
 
 from gateway_grpc import errors as e
 from gateway_grpc import types as t
 from gateway_grpc.providers.gemini import Gemini
+from gateway_grpc.providers.gemini_request import SKIP_SIGNATURE
 from tests import oracles_gemini
 
 NOW = 1_700_000_000.0
@@ -113,6 +116,27 @@ def test_gemini_encode_chat_tool_turns_carry_real_names_signatures_and_one_user_
     assert legacy == {"role": "user", "parts": [{"functionResponse": {"name": "lookup", "response": {"output": "42"}}}]}
     reasoning = encoded(REQUESTS["reasoning"])["contents"][1]
     assert reasoning == {"role": "model", "parts": [{"text": "the user greets", "thought": True}, {"text": "hi"}]}
+
+
+@pytest.mark.parametrize(
+    ("model", "signed"),
+    [
+        ("gemini-2.5-flash", False),  # signatures optional before Gemini 3: nothing added
+        ("gemini-3-pro-preview", True),
+        ("gemini-3.1-flash", True),
+        ("models/gemini-3-flash", True),
+        ("tunedModels/not-gemini-3x", False),
+    ],
+)
+def test_gemini_3_turns_without_signatures_get_googles_sentinel_on_the_first_call(model, signed):
+    calls = (t.ToolCall("c1", "lookup", "{}"), t.ToolCall("c2", "fetch", "{}"))
+    results = (t.Message("tool", "1", tool_call_id="c1"), t.Message("tool", "2", tool_call_id="c2"))
+    unsigned = t.ChatRequest(model, (USER, t.Message("assistant", None, tool_calls=calls), *results))
+    parts = encoded(unsigned)["contents"][1]["parts"]
+    assert [p.get("thoughtSignature") for p in parts] == ([SKIP_SIGNATURE, None] if signed else [None, None])
+    assert oracles_gemini.generate_content_errors(encoded(unsigned)) == []
+    kept = encoded(replace(REQUESTS["tools"], model=model))["contents"][1]["parts"]  # a real signature: never replaced
+    assert [p.get("thoughtSignature") for p in kept] == ["c2lnbmF0dXJl", None]
 
 
 def test_gemini_encode_chat_content_parts():
