@@ -107,6 +107,12 @@ class TargetConfig(BaseModel):
     vertex_region: str | None = None
     vertex_service_account_json: dict[str, Any] | str | None = Field(default=None, repr=False)
     azure_ad_token: str | None = Field(default=None, repr=False)
+    azure_entra_client_id: str | None = None
+    azure_entra_client_secret: str | None = Field(default=None, repr=False)
+    azure_entra_tenant_id: str | None = None
+    azure_entra_scope: str | None = None
+    azure_managed_client_id: str | None = None
+    azure_workload_client_id: str | None = None
     anthropic_version: str | None = None
     anthropic_beta: str | None = None
 
@@ -116,6 +122,8 @@ PROVIDER_OPTION_FIELDS = (
     "azure_auth_mode", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region",
     "aws_role_arn", "aws_auth_type", "aws_external_id", "vertex_project_id", "vertex_region", "azure_ad_token",
     "anthropic_version", "anthropic_beta", "vertex_service_account_json",  # a config's JSON object: dumped (plan.py)
+    "azure_entra_client_id", "azure_entra_client_secret", "azure_entra_tenant_id", "azure_entra_scope",
+    "azure_managed_client_id", "azure_workload_client_id",
 )
 # Portkey's provider headers (contract §2.1) -> the provider option each one sets.
 PROVIDER_OPTION_HEADERS = {
@@ -127,6 +135,12 @@ PROVIDER_OPTION_HEADERS = {
     "x-portkey-azure-model-name": "azure_model_name",
     "x-portkey-azure-auth-mode": "azure_auth_mode",
     "x-portkey-azure-ad-token": "azure_ad_token",
+    "x-portkey-azure-entra-client-id": "azure_entra_client_id",
+    "x-portkey-azure-entra-client-secret": "azure_entra_client_secret",
+    "x-portkey-azure-entra-tenant-id": "azure_entra_tenant_id",
+    "x-portkey-azure-entra-scope": "azure_entra_scope",
+    "x-portkey-azure-managed-client-id": "azure_managed_client_id",
+    "x-portkey-azure-workload-client-id": "azure_workload_client_id",
     "x-portkey-aws-access-key-id": "aws_access_key_id",
     "x-portkey-aws-secret-access-key": "aws_secret_access_key",
     "x-portkey-aws-session-token": "aws_session_token",

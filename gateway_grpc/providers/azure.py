@@ -11,17 +11,27 @@ unchecked text (Portkey contract §13 row 23: `azure-resource-name` injection, P
 Azure accepts and ignores `model` in the body, so the body is OpenAI's (`azure_model_name` is not needed: answers
 name the model). Its error envelope is OpenAI's; its content filter results ride in the answers' extras
 (`prompt_filter_results`, choices' `content_filter_results`); an error's `innererror` has no place in ProviderError yet.
+
+Auth, in Portkey's order: `azure_ad_token` (a bearer the caller minted); else `azure_auth_mode` entra, managed or
+workload, whose Microsoft Entra token ProviderCall fetches through the token seam (azure_auth.py builds the request;
+providers/tokens.py caches the answer) and hands over as the `access_token` option; else the `api-key` header.
 """
 
 from __future__ import annotations
 
+import os
+import pathlib
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from gateway_grpc.errors import InvalidRequest, NotImplementedYet
+from gateway_grpc.errors import GatewayError, InvalidRequest, ProviderError
+from gateway_grpc.providers import azure_auth
 from gateway_grpc.providers.base import HttpCall
 from gateway_grpc.providers.openai import OpenAI
+from gateway_grpc.providers.tokens import ACCESS_TOKEN_OPTION
 from gateway_grpc.types import Target
 
 # The latest GA data-plane inference version when this was written; callers pick another with
@@ -39,8 +49,6 @@ _OPTIONS = {
     "api_version": ("x-portkey-azure-api-version", _API_VERSION),
 }
 _API_KEY_MODES = frozenset({"", "apikey", "api_key", "api-key"})
-# Portkey's token-fetching modes (client secret, managed identity, workload identity): they need I/O to Entra.
-_FETCHED_TOKEN_MODES = frozenset({"entra", "managed", "workload"})
 
 
 def _option(target: Target, option: str, default: str = "") -> str:
@@ -67,28 +75,76 @@ def _bearer_token(token: str) -> str:
     return token[7:] if token[:7].lower() == "bearer " else token
 
 
+def _read_file(path: str) -> str:
+    """The default federated-token reader (workload mode): the one file read the provider does, through this seam."""
+    return pathlib.Path(path).read_text(encoding="utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class AzureOpenAI(OpenAI):
-    """Azure OpenAI (`azure-openai`): OpenAI's translation with Azure's URLs and auth."""
+    """Azure OpenAI (`azure-openai`): OpenAI's translation with Azure's URLs and auth.
+
+    Token minting stays pure by injection: `environ` is the gateway's environment (endpoint overrides and the
+    workload identity's settings: read, never a request's), `read_file` reads the workload identity's federated
+    token (called by `token_request`, so only on a token-cache miss; Kubernetes rotates the file, so it is read
+    each time rather than once), `clock` (wall-clock seconds) turns an `expires_on` answer into seconds left."""
 
     name: str = "azure-openai"
     base_url: str = ""  # per resource: built from the target's options
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False, compare=False)
+    read_file: Callable[[str], str] = field(default=_read_file, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def _headers(self, target: Target) -> dict[str, str]:
         headers = {"content-type": _JSON, "accept": _JSON}
         options = target.provider_options
-        mode = options.get("azure_auth_mode", "").lower()
         if options.get("azure_ad_token"):  # Microsoft Entra ID token, sent as a bearer token
             headers["authorization"] = f"Bearer {_bearer_token(options['azure_ad_token'])}"
-        elif mode in _FETCHED_TOKEN_MODES:
-            raise NotImplementedYet(f"azure-openai: azure_auth_mode {mode!r} needs a token fetched from Microsoft "
-                                    "Entra, which the gateway does not do yet; send x-portkey-azure-ad-token")
-        elif mode not in _API_KEY_MODES:
-            raise InvalidRequest.field("x-portkey-azure-auth-mode", f"unknown azure_auth_mode {mode[:40]!r}")
+        elif self._grant(target) is not None:
+            token = options.get(ACCESS_TOKEN_OPTION)
+            if not token:  # encoded without ProviderCall's token seam
+                raise GatewayError(f"{self.name}: the Microsoft Entra access token was not fetched")
+            headers["authorization"] = f"Bearer {token}"
         elif target.api_key:
             headers["api-key"] = target.api_key
         headers.update(target.forward_headers)
         return headers
+
+    # ---- the token seam (providers/tokens.py TokenSource) ----
+
+    def _grant(self, target: Target) -> azure_auth.Grant | None:
+        """The token grant the target's auth mode needs; None for an azure_ad_token or api-key auth."""
+        options = target.provider_options
+        if options.get("azure_ad_token"):
+            return None
+        mode = options.get("azure_auth_mode", "").lower()
+        if mode in _API_KEY_MODES:
+            return None
+        if mode not in azure_auth.MODES:
+            raise InvalidRequest.field("x-portkey-azure-auth-mode", f"unknown azure_auth_mode {mode[:40]!r}")
+        scheme, netloc, _ = _root(target)
+        return azure_auth.grant(mode, options, self.environ, urlsplit(f"{scheme}://{netloc}").hostname or "")
+
+    def token_key(self, target: Target) -> str | None:
+        grant = self._grant(target)
+        return None if grant is None else grant.key()
+
+    def token_request(self, target: Target) -> HttpCall | None:
+        grant = self._grant(target)
+        return None if grant is None else azure_auth.token_request(grant, self.read_file)
+
+    def decode_token(self, body: bytes) -> tuple[str, float]:
+        return azure_auth.decode_token(self.name, body, self.clock())
+
+    def decode_token_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
+        return azure_auth.decode_token_error(self.name, status, body, headers)
+
+    def gateway_token_endpoints(self) -> frozenset[str]:
+        """Token endpoints (scheme://host/path, no query) that the gateway's own environment defines, never a
+        request: the managed identity endpoint (link-local 169.254.169.254, which the custom-host SSRF guard rightly
+        refuses for caller-chosen URLs). ProviderCall exempts them from that guard."""
+        parts = urlsplit(azure_auth.managed_endpoint(self.environ))
+        return frozenset({urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))})
 
     def _url(self, target: Target, path: str) -> str:
         """`path` under the target's deployment (`/chat/completions`, `/embeddings`, ...), with its api-version."""

@@ -2,8 +2,9 @@
 
 Token seam: a provider with `token_key` (providers/tokens.py TokenSource) first gets an access token for its
 credential, from the token cache or, on a miss, by sending its `token_request` through the same transport (the
-URL passes the custom-host SSRF guard); the token reaches the provider as the `access_token` option on a copy of
-the Target."""
+URL passes the custom-host SSRF guard, unless it is one of the provider's `gateway_token_endpoints`: fixed by the
+gateway's environment, such as Azure's link-local managed identity endpoint, never by a request); the token
+reaches the provider as the `access_token` option on a copy of the Target."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from gateway_grpc.completions import Completion, CompletionRequest
 from gateway_grpc.errors import InvalidRequest, ProviderBadResponse, ProviderUnavailable
@@ -113,6 +115,17 @@ def _provider(ctx: CallContext) -> tuple[Provider, Target]:
     return PROVIDERS[target.provider], target
 
 
+def _endpoint(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _gateway_endpoints(provider: Any) -> frozenset[str]:
+    """Token endpoints the gateway's environment fixes (never a request's): exempt from the custom-host guard."""
+    endpoints = getattr(provider, "gateway_token_endpoints", None)
+    return endpoints() if endpoints is not None else frozenset()
+
+
 class ProviderCall:
     """Calls one target (ctx.target) within the attempt's time limits; knows neither retries nor routing.
 
@@ -139,7 +152,8 @@ class ProviderCall:
 
     async def _exchange(self, provider: Any, target: Target, ctx: CallContext) -> tuple[str, float]:
         call = provider.token_request(target)
-        self._token_guard.check(call.url, f"{provider.name} token endpoint")
+        if _endpoint(call.url) not in _gateway_endpoints(provider):  # the gateway's own (e.g. Azure IMDS) pass as is
+            self._token_guard.check(call.url, f"{provider.name} token endpoint")
         response = await self._transport.send(call, provider.name, ctx.attempt_deadline, _limit_ms(ctx))
         if response.status >= 400:
             raise provider.decode_token_error(response.status, response.body, response.headers)

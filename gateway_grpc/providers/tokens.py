@@ -10,9 +10,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from gateway_grpc.errors import ProviderError
+import orjson
+
+from gateway_grpc.errors import ProviderBadResponse, ProviderError, ProviderRejected, ProviderUnavailable, RateLimited
 from gateway_grpc.providers.base import HttpCall
 from gateway_grpc.types import Target
 
@@ -128,3 +130,29 @@ class TokenCache:
 def _being_cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def read_oauth_token(provider: str, body: bytes) -> tuple[str, dict[str, Any]]:
+    """The `access_token` of an OAuth token answer, and the whole answer; a 502 without one. A bad answer is never
+    quoted: it may hold a token minted for the operator's account."""
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raw = None
+    token = raw.get("access_token") if isinstance(raw, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ProviderBadResponse(f"{provider}: the token endpoint's answer has no access_token", provider=provider)
+    return token, raw  # type: ignore[return-value]  # a dict whenever the token is there
+
+
+def oauth_error_body(body: bytes) -> dict[str, Any]:
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def oauth_error_kind(status: int) -> type[ProviderError]:
+    """A token endpoint's refusal by status: 429 rate limited, 5xx unavailable (retryable), others rejected."""
+    return RateLimited if status == 429 else ProviderUnavailable if status >= 500 else ProviderRejected

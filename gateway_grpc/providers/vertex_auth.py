@@ -25,13 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gateway_grpc.errors import (
     InvalidRequest,
-    ProviderBadResponse,
     ProviderError,
-    ProviderRejected,
-    ProviderUnavailable,
-    RateLimited,
 )
 from gateway_grpc.providers.base import HttpCall
+from gateway_grpc.providers.tokens import oauth_error_body, oauth_error_kind, read_oauth_token
 from gateway_grpc.providers.wire import retry_after_seconds
 
 SA_OPTION = "vertex_service_account_json"
@@ -156,13 +153,7 @@ def token_request(account: ServiceAccount, now: float, scope: str = SCOPE) -> Ht
 def decode_token(provider: str, body: bytes) -> tuple[str, float]:
     """(access_token, expires_in); a token without expires_in is used once, not cached. A bad answer is never quoted:
     it may hold a token minted for the operator's account."""
-    try:
-        raw = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raw = None
-    token = raw.get("access_token") if isinstance(raw, dict) else None
-    if not isinstance(token, str) or not token:
-        raise ProviderBadResponse(f"{provider}: the token endpoint's answer has no access_token", provider=provider)
+    token, raw = read_oauth_token(provider, body)
     expires_in = raw.get("expires_in")
     return token, float(expires_in) if isinstance(expires_in, int | float) else 0.0
 
@@ -170,14 +161,10 @@ def decode_token(provider: str, body: bytes) -> tuple[str, float]:
 def decode_token_error(provider: str, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
     """The token endpoint's status kept: 429 rate limited, 5xx unavailable (retryable), others (400 invalid_grant,
     401 invalid_client, 403) rejected. Only the OAuth `error` and `error_description` are quoted."""
-    try:
-        raw = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raw = None
-    raw = raw if isinstance(raw, dict) else {}
+    raw = oauth_error_body(body)
     reason = ": ".join(str(raw[k])[:300] for k in ("error", "error_description") if isinstance(raw.get(k), str))
     message = f"{provider} error: the token endpoint refused the service account ({status})"
     message += f": {reason}" if reason else ""
-    kind = RateLimited if status == 429 else ProviderUnavailable if status >= 500 else ProviderRejected
+    kind = oauth_error_kind(status)
     code = raw.get("error") if isinstance(raw.get("error"), str) else ""
     return kind(message, provider=provider, status=status, code=code, retry_after=retry_after_seconds(headers))

@@ -86,9 +86,8 @@ def test_azure_auth_is_api_key_or_entra_bearer(options, sent):
     assert {k: v for k, v in headers.items() if k in ("api-key", "authorization")} == sent
 
 
-def test_azure_auth_modes_that_fetch_tokens_or_are_unknown_are_refused():
-    with pytest.raises(e.NotImplementedYet, match="x-portkey-azure-ad-token"):
-        AZURE.encode_chat(TEXT, _target({**OPTIONS, "azure_auth_mode": "managed"}), stream=False)
+def test_azure_unknown_auth_mode_is_refused():
+    """entra, managed and workload mint tokens first (test_azure_auth.py, test_azure_tokens.py)."""
     with pytest.raises(e.InvalidRequest) as caught:
         AZURE.encode_chat(TEXT, _target({**OPTIONS, "azure_auth_mode": "kerberos"}), stream=False)
     assert caught.value.violations[0].field == "x-portkey-azure-auth-mode"
