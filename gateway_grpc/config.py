@@ -28,10 +28,16 @@ class RetryConfig(BaseModel):
     use_retry_after_header: bool = False
 
 
+MAX_CACHE_AGE_S = 365 * 24 * 3600
+
+
 class CacheConfig(BaseModel):
+    """Portkey's `cache`: `max_age` is in SECONDS (the reference's code reads milliseconds, its docs seconds: contract
+    §13 #7); absent means a day; 0 means look up but never store."""
+
     model_config = _STRICT
     mode: Literal["simple", "semantic"]
-    max_age: int | None = Field(default=None, ge=0, description="seconds")
+    max_age: int | None = Field(default=None, ge=0, le=MAX_CACHE_AGE_S, description="seconds")
 
 
 class ConditionConfig(BaseModel):
@@ -191,6 +197,30 @@ class RoutingSettings(BaseModel):
     circuit_breaker_max_targets: int = Field(default=4096, ge=1)
 
 
+class SemanticCacheSettings(BaseModel):
+    """The semantic cache: the embedded MiniLM embedder and vector index, loaded at start-up when enabled."""
+
+    model_config = _STRICT
+    enabled: bool = True
+    similarity_threshold: float = Field(default=0.95, gt=0, le=1, description="cosine similarity for a hit")
+    max_entries: int = Field(default=100_000, ge=1, description="vectors kept (oldest evicted first)")
+
+
+class CacheSettings(BaseModel):
+    """The response cache (cache/): where entries live, how large it may grow, and the policy for calls whose config
+    has no `cache` (`default`; None: such calls are not cached)."""
+
+    model_config = _STRICT
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
+    redis_timeout_ms: float = Field(default=250, gt=0, description="per Redis command; past it, a miss")
+    max_entries: int = Field(default=100_000, ge=1, description="memory backend")
+    max_bytes: int = Field(default=256 * 1024 * 1024, ge=4096, description="memory backend: keys + values")
+    max_entry_bytes: int = Field(default=4 * 1024 * 1024, ge=1, description="larger answers are not stored")
+    default: CacheConfig | None = None
+    semantic: SemanticCacheSettings = Field(default_factory=SemanticCacheSettings)
+
+
 class GatewaySettings(BaseModel):
     """The gateway's config file (`gateway up --config FILE`)."""
 
@@ -198,6 +228,7 @@ class GatewaySettings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     default_config: TargetConfig | None = None
     configs: dict[str, TargetConfig] = Field(default_factory=dict)

@@ -70,6 +70,7 @@ def _portkey_json(value: Any) -> Any:
 def routing_summary(log: t.RouteLog) -> routing_pb2.RoutingSummary:
     return routing_pb2.RoutingSummary(
         last_used_option_index=log.path, retry_attempt_count=log.retries, provider=log.provider,
+        cache_status=log.cache_status,
         attempts=[routing_pb2.RoutingAttempt(target_path=a.path, provider=a.provider, status=a.status,
                                              reason=a.reason, message=a.message, retry=a.retry,
                                              duration_ms=round(a.duration_ms, 3)) for a in log.attempts],

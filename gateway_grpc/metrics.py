@@ -1,4 +1,5 @@
-"""The gateway's Prometheus metrics: upstream attempts by provider and outcome, retries, and circuit-breaker state.
+"""The gateway's Prometheus metrics: upstream attempts by provider and outcome, retries, circuit-breaker state, and
+the response cache's lookups, backend failures and semantic similarity.
 
 One instance per server, on its own registry (no module-level state). Under `gateway up` every process writes to the
 shared PROMETHEUS_MULTIPROC_DIR and the edge serves the merged view at GET /metrics; in-process servers expose
@@ -7,7 +8,7 @@ shared PROMETHEUS_MULTIPROC_DIR and the edge serves the merged view at GET /metr
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from gateway_grpc.routing.circuit import CLOSED, HALF_OPEN, OPEN
 
@@ -36,3 +37,27 @@ class RoutingMetrics:
     def circuit(self, target: str, state: str) -> None:
         self.circuit_state.labels(target).set(CIRCUIT_VALUES[state])
         self.circuit_transitions.labels(target, state).inc()
+
+
+SIMILARITY_BUCKETS = (0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 1.0)
+
+
+class CacheMetrics:
+    """What the response cache reports: lookups by mode and status, backend failures, semantic hit similarity."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.lookups = Counter("gateway_cache_lookups", "Cached calls by mode and x-portkey-cache-status",
+                               ("mode", "status"), registry=registry)
+        self.backend_errors = Counter("gateway_cache_backend_errors", "Cache backend failures (each read a miss)",
+                                      ("backend", "operation"), registry=registry)
+        self.similarity = Histogram("gateway_cache_semantic_similarity", "Cosine similarity of semantic hits",
+                                    registry=registry, buckets=SIMILARITY_BUCKETS)
+
+    def lookup(self, mode: str, status: str) -> None:
+        self.lookups.labels(mode, status).inc()
+
+    def backend_error(self, backend: str, operation: str) -> None:
+        self.backend_errors.labels(backend, operation).inc()
+
+    def semantic_hit(self, similarity: float) -> None:
+        self.similarity.observe(similarity)

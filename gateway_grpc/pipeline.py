@@ -1,9 +1,10 @@
 """The request pipeline: the Handler protocol, the pass-through Stage, and the stage order, written once.
 
-    guardrails -> cache -> router -> (per target of the call's routing tree) retry -> provider call
+    guardrails -> router -> (per target of the call's routing tree) cache -> retry -> provider call
 
-`build_pipeline` composes the stages once at start-up; per request only `complete`/`stream`/`embed`/`list_models`
-run. Guardrails and cache are seams today (they pass calls through) and are filled by their issues.
+The cache sits at each target, where Portkey looks it up (contract §6 step 5): its key holds the target's identity,
+and a fallback chain has an entry per target (cache/target_cache.py). `build_pipeline` composes the stages once at
+start-up; per request only the handler methods run. Guardrails are a seam today (they pass calls through).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway_grpc.cache.setup import build_cache
+from gateway_grpc.cache.target_cache import TargetCache
 from gateway_grpc.completions import Completion, CompletionRequest
 from gateway_grpc.config import GatewaySettings
 from gateway_grpc.host_guard import HostGuard
@@ -26,7 +29,7 @@ from gateway_grpc.media import (
     TranscriptionRequest,
     TranscriptionResponse,
 )
-from gateway_grpc.metrics import RoutingMetrics
+from gateway_grpc.metrics import CacheMetrics, RoutingMetrics
 from gateway_grpc.providers.call import ProviderCall
 from gateway_grpc.providers.transport import ProviderTransport
 from gateway_grpc.retry import Backoff, RetryStage
@@ -122,16 +125,13 @@ class GuardrailStage(Stage):
     """Seam: input checks before the cache, output checks after the answer (guardrails issue)."""
 
 
-class CacheStage(Stage):
-    """Seam: exact and semantic response cache (caching issue)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Pipeline:
     handler: Handler
     routes: RouteTable
     breakers: CircuitBreakers
     metrics: RoutingMetrics
+    cache: TargetCache
 
 
 def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, rng: random.Random | None = None,
@@ -145,10 +145,11 @@ def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, r
     backoff = Backoff(routing.retry_backoff_base_ms / 1000, routing.retry_backoff_cap_ms / 1000,
                       routing.retry_after_budget_ms / 1000)
     metrics = RoutingMetrics()
+    cache = build_cache(settings.cache, CacheMetrics(metrics.registry), clock)
     breakers = CircuitBreakers(clock, routing.circuit_breaker_max_targets, metrics.circuit)
     guard = HostGuard(settings.security.custom_host_allowlist)
     provider_call = ProviderCall(transport, token_guard=guard)  # token endpoints pass the custom-host guard too
     planner = Planner(guard, RetryStage(provider_call, backoff, rng, sleep), breakers, rng, clock,
-                      routing.circuit_breaker, metrics)
+                      routing.circuit_breaker, metrics, cache)
     routes = RouteTable(settings, planner)
-    return Pipeline(GuardrailStage(CacheStage(RouterStage())), routes, breakers, metrics)
+    return Pipeline(GuardrailStage(RouterStage()), routes, breakers, metrics, cache)

@@ -71,6 +71,7 @@ class GatewayServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.server.grace_period_s if grace is None else grace)
         await self.transport.aclose()
+        await self.pipeline.cache.aclose()
 
 
 async def serve(settings: GatewaySettings, host: str, port: int) -> int:

@@ -312,13 +312,14 @@ class AttemptRecord:
 class RouteLog:
     """What the router did for one call (mutable, per call): every attempt, and the target that answered last."""
 
-    __slots__ = ("attempts", "path", "provider", "retries")
+    __slots__ = ("attempts", "cache_status", "path", "provider", "retries")
 
     def __init__(self) -> None:
         self.attempts: list[AttemptRecord] = []
         self.path = ""  # Portkey's last-used-option-index, e.g. "config.targets[1]"
         self.provider = ""
         self.retries = 0  # Portkey contract §3: -1 when retrying stopped with a still-retryable failure
+        self.cache_status = ""  # x-portkey-cache-status of the target that answered (cache/target_cache.py)
 
 
 @dataclass(slots=True)

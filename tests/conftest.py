@@ -1,4 +1,5 @@
-"""Shared fixtures: the loopback fake OpenAI upstream and a real in-process gateway gRPC server on port 0."""
+"""Shared fixtures: the loopback fake OpenAI upstream, a real in-process gateway gRPC server on port 0, and a real
+Redis server (tests/redis_server.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from gateway_grpc.config import GatewaySettings
 from gateway_grpc.server import GatewayServer
 from gateway_grpc.v1 import gateway_service_pb2_grpc
 from tests.fakes.openai_upstream import FakeOpenAI
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +19,20 @@ def fake_openai():
     """One strict fake for the session (every request checked against the OpenAI SDK's request types)."""
     with FakeOpenAI(strict=True) as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real redis-server for the session, started on first use."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The session Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
+from gateway_grpc.cache.target_cache import CachePolicy, TargetCache
 from gateway_grpc.errors import CircuitOpen, InvalidRequest, ProviderError
 from gateway_grpc.retry import RetryPolicy, RetryStage
 from gateway_grpc.routing.circuit import CircuitBreakers, CircuitPolicy
@@ -26,7 +27,12 @@ T = TypeVar("T")
 
 
 class RouteOp(Protocol[T]):
-    """One call the tree routes: how to run it against a handler, and the request body as routing sees it."""
+    """One call the tree routes: how to run it against a handler, and the request body as routing sees it; for the
+    response cache, its request, whether it streams, and the kind its answers are filed under (None: not cached)."""
+
+    request: Any
+    stream: bool
+    cache_kind: str | None
 
     def __call__(self, handler: Any, ctx: CallContext) -> Awaitable[T]:
         """Run the call once against `handler` (the retry stage's next handler)."""
@@ -75,6 +81,7 @@ class LeafSpec:
     timeout_ms: int | None = None
     strict_open_ai_compliance: bool | None = None
     circuit: CircuitPolicy | None = None
+    cache: CachePolicy | None = None  # None: the server's default (cache/target_cache.py)
 
 
 class AttemptObserver(Protocol):
@@ -84,12 +91,14 @@ class AttemptObserver(Protocol):
 
 
 class Leaf:
-    """Calls one target: builds it from the spec and the caller's inputs, honours its breaker, retries, records."""
+    """Calls one target: builds it from the spec and the caller's inputs, honours its breaker, answers from its cache
+    entry or else retries and records."""
 
     def __init__(self, spec: LeafSpec, retry: RetryStage, breakers: CircuitBreakers, clock: Callable[[], float],
-                 observer: AttemptObserver | None = None) -> None:
+                 observer: AttemptObserver | None = None, cache: TargetCache | None = None) -> None:
         self.path = spec.path
         self.spec = spec
+        self._cache = cache
         self._retry = retry
         self._breakers = breakers
         self._clock = clock
@@ -129,7 +138,13 @@ class Leaf:
         timeout_ms = ctx.caller.timeout_ms or spec.timeout_ms
         strict = _first_set(ctx.caller.strict_open_ai_compliance, spec.strict_open_ai_compliance, True)
         attempt = ctx.for_target(target, timeout_ms / 1000 if timeout_ms else None, strict)
-        return await self._retry.run(self._recorded(op, key), attempt, spec.retry)
+
+        def call() -> Awaitable[T]:
+            return self._retry.run(self._recorded(op, key), attempt, spec.retry)
+
+        if self._cache is None:
+            return await call()
+        return await self._cache.run(op, attempt, spec.cache, spec.path, call)
 
     def _recorded(self, op: RouteOp[T], key: str) -> Callable[[Any, CallContext], Awaitable[T]]:
         """`op`, plus an AttemptRecord per try and the outcome fed to the circuit breaker."""

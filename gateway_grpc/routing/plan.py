@@ -14,7 +14,14 @@ from typing import Any
 
 import orjson
 
-from gateway_grpc.config import PROVIDER_OPTION_FIELDS, CircuitBreakerConfig, RetryConfig, TargetConfig
+from gateway_grpc.cache.target_cache import CachePolicy, TargetCache, cache_policy
+from gateway_grpc.config import (
+    PROVIDER_OPTION_FIELDS,
+    CacheConfig,
+    CircuitBreakerConfig,
+    RetryConfig,
+    TargetConfig,
+)
 from gateway_grpc.errors import InvalidConfig
 from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.providers import PROVIDERS
@@ -65,8 +72,9 @@ class Planner:
 
     def __init__(self, guard: HostGuard, retry: RetryStage, breakers: CircuitBreakers, rng: random.Random,
                  clock: Callable[[], float], default_circuit: CircuitBreakerConfig | None = None,
-                 observer: AttemptObserver | None = None) -> None:
+                 observer: AttemptObserver | None = None, cache: TargetCache | None = None) -> None:
         self._observer = observer
+        self._cache = cache
         self._guard = guard
         self._retry = retry
         self._breakers = breakers
@@ -116,8 +124,17 @@ class Planner:
             timeout_ms=config.request_timeout,
             strict_open_ai_compliance=config.strict_open_ai_compliance,
             circuit=circuit_policy(cb),
+            cache=self._cache_policy(config.cache, here),
         )
-        return Leaf(spec, self._retry, self._breakers, self._clock, self._observer)
+        return Leaf(spec, self._retry, self._breakers, self._clock, self._observer, self._cache)
+
+    def _cache_policy(self, config: CacheConfig | None, here: str) -> CachePolicy | None:
+        if config is None:
+            return None
+        if config.mode == "semantic" and (self._cache is None or self._cache.semantic is None):
+            raise InvalidConfig.field(f"{here}.cache.mode", "semantic caching is off on this gateway "
+                                                            "(cache.semantic.enabled in its config)")
+        return cache_policy(config)
 
     # ---- strategies ----
 

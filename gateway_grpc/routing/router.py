@@ -99,6 +99,7 @@ class ChatOp:
 
     __slots__ = ("request",)
     stream = False
+    cache_kind = "chat"  # what the response cache files its answers under (cache/target_cache.py)
 
     def __init__(self, request: ChatRequest) -> None:
         self.request = request
@@ -159,6 +160,8 @@ class StreamOp(ChatOp):
 
 class EmbedOp:
     __slots__ = ("request",)
+    stream = False
+    cache_kind = "embeddings"
 
     def __init__(self, request: EmbeddingsRequest) -> None:
         self.request = request
@@ -180,16 +183,17 @@ class MediaOp:
     """A text completion, image, speech or transcription call: the handler method to run, and its request for
     `params.*`."""
 
-    __slots__ = ("method", "request", "streamed")
+    __slots__ = ("cache_kind", "method", "request", "stream")
 
-    def __init__(self, method: str, request: Any, streamed: bool = False) -> None:
+    def __init__(self, method: str, request: Any, streamed: bool = False, cache_kind: str | None = None) -> None:
         self.method = method
         self.request = request
-        self.streamed = streamed
+        self.stream = streamed
+        self.cache_kind = cache_kind  # text completions are cached; images and audio are not
 
     def __call__(self, handler: Any, ctx: CallContext) -> Any:
         result = getattr(handler, self.method)(self.request, ctx)
-        return primed(result) if self.streamed else result
+        return primed(result) if self.stream else result
 
     def params(self) -> Mapping[str, Any]:
         fields = {name: getattr(self.request, name) for name in ("model", "prompt", "input", "voice", "filename")
@@ -199,6 +203,9 @@ class MediaOp:
 
 class ModelsOp:
     __slots__ = ()
+    request = None
+    stream = False
+    cache_kind = None
 
     def __call__(self, handler: Any, ctx: CallContext) -> Any:
         return handler.list_models(ctx)
@@ -218,10 +225,11 @@ class RouterStage:
             yield chunk
 
     async def complete_text(self, request: CompletionRequest, ctx: CallContext) -> Completion:
-        return await ctx.route.run(MediaOp("complete_text", request), ctx)
+        return await ctx.route.run(MediaOp("complete_text", request, cache_kind="completions"), ctx)
 
     async def stream_text(self, request: CompletionRequest, ctx: CallContext) -> AsyncIterator[Completion]:
-        async for chunk in drain(await ctx.route.run(MediaOp("stream_text", request, streamed=True), ctx)):
+        op = MediaOp("stream_text", request, streamed=True, cache_kind="completions")
+        async for chunk in drain(await ctx.route.run(op, ctx)):
             yield chunk
 
     async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgateway_grpc/v1/routing.proto\x12\x0fgateway_grpc.v1\"\x92\x01\n\x0eRoutingSummary\x12\x1e\n\x16last_used_option_index\x18\x01 \x01(\t\x12\x1b\n\x13retry_attempt_count\x18\x02 \x01(\x05\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x31\n\x08\x61ttempts\x18\x04 \x03(\x0b\x32\x1f.gateway_grpc.v1.RoutingAttempt\"\x8c\x01\n\x0eRoutingAttempt\x12\x13\n\x0btarget_path\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\r\n\x05retry\x18\x06 \x01(\x05\x12\x13\n\x0b\x64uration_ms\x18\x07 \x01(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgateway_grpc/v1/routing.proto\x12\x0fgateway_grpc.v1\"\xa8\x01\n\x0eRoutingSummary\x12\x1e\n\x16last_used_option_index\x18\x01 \x01(\t\x12\x1b\n\x13retry_attempt_count\x18\x02 \x01(\x05\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x31\n\x08\x61ttempts\x18\x04 \x03(\x0b\x32\x1f.gateway_grpc.v1.RoutingAttempt\x12\x14\n\x0c\x63\x61\x63he_status\x18\x05 \x01(\t\"\x8c\x01\n\x0eRoutingAttempt\x12\x13\n\x0btarget_path\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\r\n\x05retry\x18\x06 \x01(\x05\x12\x13\n\x0b\x64uration_ms\x18\x07 \x01(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,7 +32,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gateway_grpc.v1.routing_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ROUTINGSUMMARY']._serialized_start=51
-  _globals['_ROUTINGSUMMARY']._serialized_end=197
-  _globals['_ROUTINGATTEMPT']._serialized_start=200
-  _globals['_ROUTINGATTEMPT']._serialized_end=340
+  _globals['_ROUTINGSUMMARY']._serialized_end=219
+  _globals['_ROUTINGATTEMPT']._serialized_start=222
+  _globals['_ROUTINGATTEMPT']._serialized_end=362
 # @@protoc_insertion_point(module_scope)

@@ -7,16 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RoutingSummary(_message.Message):
-    __slots__ = ("last_used_option_index", "retry_attempt_count", "provider", "attempts")
+    __slots__ = ("last_used_option_index", "retry_attempt_count", "provider", "attempts", "cache_status")
     LAST_USED_OPTION_INDEX_FIELD_NUMBER: _ClassVar[int]
     RETRY_ATTEMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_STATUS_FIELD_NUMBER: _ClassVar[int]
     last_used_option_index: str
     retry_attempt_count: int
     provider: str
     attempts: _containers.RepeatedCompositeFieldContainer[RoutingAttempt]
-    def __init__(self, last_used_option_index: _Optional[str] = ..., retry_attempt_count: _Optional[int] = ..., provider: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[RoutingAttempt, _Mapping]]] = ...) -> None: ...
+    cache_status: str
+    def __init__(self, last_used_option_index: _Optional[str] = ..., retry_attempt_count: _Optional[int] = ..., provider: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[RoutingAttempt, _Mapping]]] = ..., cache_status: _Optional[str] = ...) -> None: ...
 
 class RoutingAttempt(_message.Message):
     __slots__ = ("target_path", "provider", "status", "reason", "message", "retry", "duration_ms")

@@ -1,0 +1,174 @@
+"""The response cache at each target of a routing tree: Portkey's place for it (contract §6 step 5), per target.
+
+When the router reaches a target whose config (inherited like the reference: a `cache` on a parent applies to every
+target below it) or the server's default enables caching, that target's entry is looked up before any upstream call:
+- a hit answers at once (no attempt, no retry), and reports which target's entry it was (the route log's path);
+- a miss (or `x-portkey-cache-force-refresh`) calls the target, with its retries, and stores the answer only if it is
+  a success and complete: errors are never stored, nor a stream that broke or that the caller left;
+- a streamed call and a plain one share entries: a completed stream is stored as the answer it amounts to, and a
+  hit for a stream is replayed as one (cache/replay.py).
+In a fallback chain, each target has its own entry: a target that failed does not stop the next one's lookup, and
+the answer is stored under the target that produced it (never the first one's, Portkey flaw §13 #5).
+
+`x-portkey-cache-status` (response metadata, so REST headers too) and the routing summary say HIT, MISS, REFRESH,
+SEMANTIC HIT, SEMANTIC MISS or DISABLED, for the target that answered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway_grpc.cache import answers, keys, replay
+from gateway_grpc.cache.stores import CacheStore
+from gateway_grpc.config import CacheConfig
+from gateway_grpc.types import AttemptRecord, CallContext
+
+STATUS_HEADER = "x-portkey-cache-status"
+HIT, MISS, REFRESH, DISABLED = "HIT", "MISS", "REFRESH", "DISABLED"
+SEMANTIC_HIT, SEMANTIC_MISS = "SEMANTIC HIT", "SEMANTIC MISS"
+CACHE_HIT_REASON = "CACHE_HIT"  # the route log's record of an answer served from a target's entry
+
+
+DEFAULT_MAX_AGE_S = 24 * 3600  # Portkey's default, in seconds
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    mode: str  # "simple" (exact) or "semantic"
+    max_age_s: float
+
+
+def cache_policy(config: CacheConfig) -> CachePolicy:
+    max_age = DEFAULT_MAX_AGE_S if config.max_age is None else config.max_age
+    return CachePolicy(config.mode, float(max_age))
+
+
+class CacheObserver(Protocol):
+    def lookup(self, mode: str, status: str) -> None:
+        """Called once per cached call with the status it ended with (metrics)."""
+        ...
+
+
+class SemanticLookup(Protocol):
+    async def find(self, kind: str, request: Any, ctx: CallContext) -> tuple[str, float] | None:
+        """(the exact key of a stored answer to a question close enough, its similarity), or None."""
+        ...
+
+    async def remember(self, kind: str, request: Any, ctx: CallContext, key: str, ttl_s: float) -> None:
+        """Index the request's prompt as asking what `key` answers."""
+        ...
+
+
+class _Primed(Protocol):  # routing.router.PrimedStream, without importing the router
+    first: Any
+    rest: AsyncIterator[Any]
+
+
+_ASSEMBLE = {"chat": replay.assemble_chat, "completions": replay.assemble_text}
+_REPLAY = {"chat": replay.replay_chat, "completions": replay.replay_text}
+
+
+async def _items(items: list[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+class TargetCache:
+    """Built once at start-up. `default` applies where no config says `cache`; `semantic` is None when the semantic
+    cache is off (a `semantic` policy is then refused when the config is compiled)."""
+
+    def __init__(self, store: CacheStore, default: CachePolicy | None = None, semantic: SemanticLookup | None = None,
+                 observer: CacheObserver | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store, self.default, self.semantic = store, default, semantic
+        self._observer = observer
+        self._clock = clock
+
+    async def run(self, op: Any, ctx: CallContext, policy: CachePolicy | None, path: str,
+                  call: Callable[[], Awaitable[Any]]) -> Any:
+        policy = policy or self.default
+        kind = op.cache_kind
+        if policy is None or kind is None or ctx.target is None:
+            ctx.response_headers[STATUS_HEADER] = ctx.log.cache_status = DISABLED
+            return await call()
+        key = keys.exact_key(kind, op.request, ctx.target, ctx.caller)
+        status = REFRESH if ctx.cache_force_refresh else MISS
+        if status == MISS:
+            hit = await self._lookup(kind, op.request, ctx, key, policy)
+            if hit is not None:
+                entry, status = hit
+                self._report(ctx, policy, status, path)
+                return self._served(op, entry.answer, kind)
+            status = SEMANTIC_MISS if policy.mode == "semantic" and self.semantic is not None else MISS
+        self._report(ctx, policy, status, None)
+        result = await call()
+        if op.stream:
+            return _Recorded(result.first, self._recording(result, kind, op.request, ctx, key, path, policy))
+        await self._store(kind, op.request, ctx, key, path, policy, result)
+        return result
+
+    async def aclose(self) -> None:
+        """Close the store's connections (Redis); the memory store has none."""
+        close = getattr(self.store, "aclose", None)
+        if close is not None:
+            await close()
+
+    async def _lookup(self, kind: str, request: Any, ctx: CallContext, key: str,
+                      policy: CachePolicy) -> tuple[answers.CachedAnswer, str] | None:
+        raw = await self.store.get(key)
+        entry = answers.load(raw) if raw is not None else None
+        if entry is not None:
+            return entry, HIT
+        if policy.mode != "semantic" or self.semantic is None:
+            return None
+        found = await self.semantic.find(kind, request, ctx)
+        raw = await self.store.get(found[0]) if found is not None else None
+        entry = answers.load(raw) if raw is not None else None
+        return (entry, SEMANTIC_HIT) if entry is not None else None
+
+    def _report(self, ctx: CallContext, policy: CachePolicy, status: str, hit_path: str | None) -> None:
+        ctx.response_headers[STATUS_HEADER] = ctx.log.cache_status = status
+        if self._observer is not None:
+            self._observer.lookup(policy.mode, status)
+        if hit_path is not None:
+            target = ctx.target
+            ctx.log.attempts.append(AttemptRecord(hit_path, target.provider if target else "", 200, CACHE_HIT_REASON))
+
+    def _served(self, op: Any, answer: Any, kind: str) -> Any:
+        if not op.stream:
+            return answer
+        chunks = _REPLAY[kind](answer, op.request.include_usage)
+        return _Recorded(chunks[0] if chunks else None, _items(chunks[1:]))
+
+    async def _store(self, kind: str, request: Any, ctx: CallContext, key: str, path: str, policy: CachePolicy,
+                     answer: Any) -> None:
+        if answer is None or policy.max_age_s <= 0:
+            return
+        await self.store.set(key, answers.dump(answers.CachedAnswer(kind, path, answer)), policy.max_age_s)
+        if policy.mode == "semantic" and self.semantic is not None:
+            await self.semantic.remember(kind, request, ctx, key, policy.max_age_s)
+
+    async def _recording(self, primed: _Primed, kind: str, request: Any, ctx: CallContext, key: str, path: str,
+                         policy: CachePolicy) -> AsyncIterator[Any]:
+        """The rest of a stream, passed on as it comes; stored once it has ended cleanly (never when it broke, nor
+        when the caller stopped reading)."""
+        chunks = [primed.first] if primed.first is not None else []
+        try:
+            async for chunk in primed.rest:
+                chunks.append(chunk)
+                yield chunk
+            await self._store(kind, request, ctx, key, path, policy, _ASSEMBLE[kind](chunks))
+        finally:
+            await primed.rest.aclose()  # however this stream ends, the upstream's closes with it
+
+
+class _Recorded:
+    """A primed stream (routing.router.PrimedStream's shape): its first item, and the rest."""
+
+    __slots__ = ("first", "rest")
+
+    def __init__(self, first: Any, rest: AsyncIterator[Any]) -> None:
+        self.first = first
+        self.rest = rest
