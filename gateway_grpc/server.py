@@ -63,6 +63,7 @@ class GatewayServer:
         self.port = self.server.add_insecure_port(f"{host}:{port}")
 
     async def start(self) -> None:
+        await self.pipeline.cache.start()
         await self.server.start()
         for name in ("", SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -53,12 +53,26 @@ class CacheObserver(Protocol):
 
 
 class SemanticLookup(Protocol):
-    async def find(self, kind: str, request: Any, ctx: CallContext) -> tuple[str, float] | None:
+    async def probe(self, kind: str, request: Any, ctx: CallContext) -> Any:
+        """The request's question, embedded, in its namespace; None when the request is exact-only."""
+        ...
+
+    async def nearest(self, probe: Any) -> tuple[str, float] | None:
         """(the exact key of a stored answer to a question close enough, its similarity), or None."""
         ...
 
-    async def remember(self, kind: str, request: Any, ctx: CallContext, key: str, ttl_s: float) -> None:
-        """Index the request's prompt as asking what `key` answers."""
+    async def remember(self, probe: Any, key: str, ttl_s: float) -> None:
+        """Index the probe's question as asking what `key` answers."""
+        ...
+
+    async def forget(self, probe: Any, key: str) -> None:
+        """Drop a question whose answer is gone from the store."""
+        ...
+
+    async def start(self) -> None:
+        ...
+
+    async def aclose(self) -> None:
         ...
 
 
@@ -74,6 +88,18 @@ _REPLAY = {"chat": replay.replay_chat, "completions": replay.replay_text}
 async def _items(items: list[Any]) -> AsyncIterator[Any]:
     for item in items:
         yield item
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One call's cache entry: what it is filed under, and (semantic mode) its embedded question once computed."""
+
+    kind: str
+    request: Any
+    key: str
+    path: str
+    policy: CachePolicy
+    probe: Any = None
 
 
 class TargetCache:
@@ -93,40 +119,53 @@ class TargetCache:
         if policy is None or kind is None or ctx.target is None:
             ctx.response_headers[STATUS_HEADER] = ctx.log.cache_status = DISABLED
             return await call()
-        key = keys.exact_key(kind, op.request, ctx.target, ctx.caller)
-        status = REFRESH if ctx.cache_force_refresh else MISS
-        if status == MISS:
-            hit = await self._lookup(kind, op.request, ctx, key, policy)
+        entry = _Entry(kind, op.request, keys.exact_key(kind, op.request, ctx.target, ctx.caller), path, policy)
+        semantic = policy.mode == "semantic" and self.semantic is not None
+        if ctx.cache_force_refresh:
+            status = REFRESH
+        else:
+            hit = await self._lookup(entry, ctx, semantic)
             if hit is not None:
-                entry, status = hit
-                self._report(ctx, policy, status, path)
-                return self._served(op, entry.answer, kind)
-            status = SEMANTIC_MISS if policy.mode == "semantic" and self.semantic is not None else MISS
+                self._report(ctx, policy, hit[1], path)
+                return self._served(op, hit[0].answer, kind)
+            status = SEMANTIC_MISS if semantic else MISS
         self._report(ctx, policy, status, None)
         result = await call()
         if op.stream:
-            return _Recorded(result.first, self._recording(result, kind, op.request, ctx, key, path, policy))
-        await self._store(kind, op.request, ctx, key, path, policy, result)
+            return _Recorded(result.first, self._recording(result, entry, ctx, semantic))
+        await self._store(entry, ctx, semantic, result)
         return result
 
-    async def aclose(self) -> None:
-        """Close the store's connections (Redis); the memory store has none."""
-        close = getattr(self.store, "aclose", None)
-        if close is not None:
-            await close()
+    async def start(self) -> None:
+        """Start what runs in the background (the semantic index following its replicas through Redis)."""
+        if self.semantic is not None:
+            await self.semantic.start()
 
-    async def _lookup(self, kind: str, request: Any, ctx: CallContext, key: str,
-                      policy: CachePolicy) -> tuple[answers.CachedAnswer, str] | None:
-        raw = await self.store.get(key)
-        entry = answers.load(raw) if raw is not None else None
-        if entry is not None:
-            return entry, HIT
-        if policy.mode != "semantic" or self.semantic is None:
+    async def aclose(self) -> None:
+        """Close the store's connections (Redis) and the semantic index's worker."""
+        for part in (self.semantic, self.store):
+            close = getattr(part, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _lookup(self, entry: _Entry, ctx: CallContext,
+                      semantic: bool) -> tuple[answers.CachedAnswer, str] | None:
+        raw = await self.store.get(entry.key)
+        found = answers.load(raw) if raw is not None else None
+        if found is not None:
+            return found, HIT
+        if not semantic:
             return None
-        found = await self.semantic.find(kind, request, ctx)
-        raw = await self.store.get(found[0]) if found is not None else None
-        entry = answers.load(raw) if raw is not None else None
-        return (entry, SEMANTIC_HIT) if entry is not None else None
+        entry.probe = await self.semantic.probe(entry.kind, entry.request, ctx)  # type: ignore[union-attr]
+        near = await self.semantic.nearest(entry.probe) if entry.probe is not None else None  # type: ignore[union-attr]
+        if near is None:
+            return None
+        raw = await self.store.get(near[0])
+        found = answers.load(raw) if raw is not None else None
+        if found is None:  # the answer expired or was evicted: its question goes too
+            await self.semantic.forget(entry.probe, near[0])  # type: ignore[union-attr]
+            return None
+        return found, SEMANTIC_HIT
 
     def _report(self, ctx: CallContext, policy: CachePolicy, status: str, hit_path: str | None) -> None:
         ctx.response_headers[STATUS_HEADER] = ctx.log.cache_status = status
@@ -142,16 +181,17 @@ class TargetCache:
         chunks = _REPLAY[kind](answer, op.request.include_usage)
         return _Recorded(chunks[0] if chunks else None, _items(chunks[1:]))
 
-    async def _store(self, kind: str, request: Any, ctx: CallContext, key: str, path: str, policy: CachePolicy,
-                     answer: Any) -> None:
-        if answer is None or policy.max_age_s <= 0:
+    async def _store(self, entry: _Entry, ctx: CallContext, semantic: bool, answer: Any) -> None:
+        if answer is None or entry.policy.max_age_s <= 0:
             return
-        await self.store.set(key, answers.dump(answers.CachedAnswer(kind, path, answer)), policy.max_age_s)
-        if policy.mode == "semantic" and self.semantic is not None:
-            await self.semantic.remember(kind, request, ctx, key, policy.max_age_s)
+        ttl = entry.policy.max_age_s
+        await self.store.set(entry.key, answers.dump(answers.CachedAnswer(entry.kind, entry.path, answer)), ttl)
+        if semantic:
+            probe = entry.probe or await self.semantic.probe(entry.kind, entry.request, ctx)  # type: ignore[union-attr]
+            if probe is not None:
+                await self.semantic.remember(probe, entry.key, ttl)  # type: ignore[union-attr]
 
-    async def _recording(self, primed: _Primed, kind: str, request: Any, ctx: CallContext, key: str, path: str,
-                         policy: CachePolicy) -> AsyncIterator[Any]:
+    async def _recording(self, primed: _Primed, entry: _Entry, ctx: CallContext, semantic: bool) -> AsyncIterator[Any]:
         """The rest of a stream, passed on as it comes; stored once it has ended cleanly (never when it broke, nor
         when the caller stopped reading)."""
         chunks = [primed.first] if primed.first is not None else []
@@ -159,7 +199,7 @@ class TargetCache:
             async for chunk in primed.rest:
                 chunks.append(chunk)
                 yield chunk
-            await self._store(kind, request, ctx, key, path, policy, _ASSEMBLE[kind](chunks))
+            await self._store(entry, ctx, semantic, _ASSEMBLE[entry.kind](chunks))
         finally:
             await primed.rest.aclose()  # however this stream ends, the upstream's closes with it
 

@@ -142,3 +142,25 @@ async def test_redis_store_refused_connection_is_a_miss():
     assert await store.get("k") is None
     await store.set("k", b"v", 60)
     await store.aclose()
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+async def test_memory_store_flood_of_unique_entries_keeps_memory_bounded():
+    """100 MB of unique 1 KB answers through an 8 MB store: its byte count never passes the bound, and the
+    process's resident memory grows by far less than what went through (measured: a few MB)."""
+    limit = 8 * 2**20
+    store = MemoryStore(1_000_000, limit, 64 * 1024)
+    value = b"x" * 1024
+    before = _rss_bytes()
+    for i in range(100_000):
+        await store.set(f"gw:cache:{i:012d}", value, 3600)
+        if i % 10_000 == 0:
+            assert store.bytes <= limit
+    grown = _rss_bytes() - before
+    assert store.bytes <= limit and len(store) < limit // 1024
+    assert grown < 3 * limit, f"resident memory grew {grown / 2**20:.1f} MB for an 8 MB store"
