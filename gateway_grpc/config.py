@@ -197,11 +197,26 @@ class RoutingSettings(BaseModel):
     circuit_breaker_max_targets: int = Field(default=4096, ge=1)
 
 
+class SemanticEmbedderSettings(BaseModel):
+    """A provider target that embeds the semantic cache's questions instead of the embedded MiniLM model."""
+
+    model_config = _STRICT
+    provider: str
+    model: str
+    dimensions: int = Field(ge=1, le=65_536, description="the vectors' size; checked on every answer")
+    send_dimensions: bool = Field(default=False, description="also ask the provider for `dimensions`")
+    api_key: str | None = Field(default=None, repr=False)
+    custom_host: str | None = None
+    provider_options: dict[str, str] = Field(default_factory=dict, repr=False)
+
+
 class SemanticCacheSettings(BaseModel):
-    """The semantic cache: the embedded MiniLM embedder and vector index, loaded at start-up when enabled."""
+    """The semantic cache: its embedder (the embedded MiniLM model unless `embedder` names a provider) and vector
+    index, built at start-up when enabled."""
 
     model_config = _STRICT
     enabled: bool = True
+    embedder: SemanticEmbedderSettings | None = None
     similarity_threshold: float = Field(default=0.95, gt=0, le=1, description="cosine similarity for a hit")
     max_entries: int = Field(default=100_000, ge=1, description="vectors kept (oldest evicted first)")
 

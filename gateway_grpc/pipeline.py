@@ -145,10 +145,10 @@ def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, r
     backoff = Backoff(routing.retry_backoff_base_ms / 1000, routing.retry_backoff_cap_ms / 1000,
                       routing.retry_after_budget_ms / 1000)
     metrics = RoutingMetrics()
-    cache = build_cache(settings.cache, CacheMetrics(metrics.registry), clock)
     breakers = CircuitBreakers(clock, routing.circuit_breaker_max_targets, metrics.circuit)
     guard = HostGuard(settings.security.custom_host_allowlist)
     provider_call = ProviderCall(transport, token_guard=guard)  # token endpoints pass the custom-host guard too
+    cache = build_cache(settings.cache, CacheMetrics(metrics.registry), provider_call.embed, guard, clock)
     planner = Planner(guard, RetryStage(provider_call, backoff, rng, sleep), breakers, rng, clock,
                       routing.circuit_breaker, metrics, cache)
     routes = RouteTable(settings, planner)

@@ -1,13 +1,15 @@
 """The semantic cache: a question close enough to one already answered, for the same tenant, target, model, context
 and answer-changing parameters, is answered from that entry.
 
-- What is embedded (cache/prompt_text.py): a chat request's last user turn; a text completion's single prompt.
+- What is embedded (cache/prompt_text.py), by the embedded MiniLM model or a provider (cache/embedders.py): a chat
+  request's last user turn; a text completion's single prompt.
   Everything else (system prompt, earlier turns, tools, parameters, a completion's `suffix`) goes verbatim into the
   namespace digest (cache/keys.py `semantic_namespace`), so a semantic hit never crosses tenants, models or contexts.
   Embeddings requests, multi-prompt completions and requests with images or audio are exact-only.
 - A hit is cosine similarity >= `similarity_threshold` to the nearest stored question (cache/vectors.py, HNSW);
   it names the exact key of the stored answer, read from the same store as exact hits (so its TTL applies).
-- Embedding (~3 ms) and index work run on one worker thread, off the event loop.
+- Local embedding (~3.6 ms) and index work run on one worker thread, off the event loop. An embedder that fails
+  (a provider's error) makes the call exact-only, counted as a backend error; it never fails the call.
 - Shared across replicas (Redis backend): each stored question is appended to a Redis stream (capped at
   `max_entries`); every replica replays the stream at start-up and then follows it, so a question stored through one
   replica is a semantic hit on all. A Redis failure loses only sharing, never a call.
@@ -21,26 +23,21 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway_grpc.cache import keys
+from gateway_grpc.cache.embedders import Embedder
 from gateway_grpc.cache.prompt_text import prompt_context, prompt_text
 from gateway_grpc.completions import CompletionRequest
+from gateway_grpc.errors import GatewayError
 from gateway_grpc.types import CallContext, ChatRequest
 
 STREAM = "gw:cache:semantic"
 log = logging.getLogger("gateway_grpc.cache")
-
-
-class Embedder(Protocol):
-    dimensions: int
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        ...
 
 
 def question(request: Any) -> tuple[str, Any] | None:
@@ -65,14 +62,14 @@ class Probe:
 class SemanticIndex:
     """TargetCache's SemanticLookup. `share` (a Redis client) makes the index one for every replica."""
 
-    def __init__(self, embedder: Callable[[], Embedder], index: Any, threshold: float,
+    def __init__(self, embedder: Embedder, index: Any, threshold: float, worker: ThreadPoolExecutor,
                  on_hit: Callable[[float], None] | None = None, share: Redis | None = None,
-                 max_shared: int = 100_000) -> None:
-        """`embedder` makes the embedder: called once, on the worker thread, by `start()`."""
-        self._make_embedder, self._embedder = embedder, None
+                 max_shared: int = 100_000, on_error: Callable[[str, str], None] | None = None) -> None:
+        """`worker` is the one thread index work (and a local embedder) runs on."""
+        self._embedder = embedder
         self._index, self._threshold = index, threshold
-        self._on_hit = on_hit
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semantic-cache")
+        self._on_hit, self._on_error = on_hit, on_error
+        self._worker = worker
         self._share, self._max_shared = share, max_shared
         self._follower: asyncio.Task[None] | None = None
         self._last_id = "0"
@@ -80,13 +77,6 @@ class SemanticIndex:
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
-    def _loaded(self) -> Embedder:  # on the worker thread
-        if self._embedder is None:
-            self._embedder = self._make_embedder()
-        return self._embedder
-
-    def _embed(self, text: str) -> np.ndarray:  # on the worker thread
-        return self._loaded().embed([text])
 
     async def probe(self, kind: str, request: Any, ctx: CallContext) -> Probe | None:
         """The request's question embedded, or None when it is exact-only."""
@@ -94,7 +84,13 @@ class SemanticIndex:
         if asked is None or ctx.target is None:
             return None
         text, rest = asked
-        vector = (await self._run(self._embed, text))[0]
+        try:
+            vector = await self._embedder.vector(text)
+        except GatewayError as error:  # a provider embedder that failed: this call is exact-only
+            log.warning("semantic cache: embedding failed (%s); exact lookup only", error.reason)
+            if self._on_error is not None:
+                self._on_error("embedder", "embed")
+            return None
         return Probe(keys.semantic_namespace(kind, rest, ctx.target, ctx.caller), vector)
 
     async def nearest(self, probe: Probe) -> tuple[str, float] | None:
@@ -126,9 +122,9 @@ class SemanticIndex:
             log.warning("semantic cache: could not share an entry through redis (%s)", type(error).__name__)
 
     async def start(self) -> None:
-        """Load the model (once per process; a bad model file stops start-up); replay the shared stream into the
-        local index, then follow it (Redis backend only)."""
-        await self._run(self._loaded)
+        """Load the embedder (a bad model file stops start-up); replay the shared stream into the local index, then
+        follow it (Redis backend only)."""
+        await self._embedder.start()
         if self._share is None or self._follower is not None:
             return
         try:

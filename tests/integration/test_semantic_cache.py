@@ -8,9 +8,11 @@ import asyncio
 import json
 
 import grpc
+import pytest
 import pytest_asyncio
 
-from gateway_grpc.config import CacheSettings, GatewaySettings
+from gateway_grpc.config import CacheSettings, GatewaySettings, SemanticCacheSettings, SemanticEmbedderSettings
+from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.server import GatewayServer
 from gateway_grpc.v1 import chat_pb2, gateway_service_pb2_grpc, options_pb2
 
@@ -104,3 +106,26 @@ async def test_semantic_cache_question_whose_answer_expired_is_a_miss_and_forgot
         assert await status(stub, paraphrase) == "SEMANTIC MISS"
         index = replica.server.pipeline.cache.semantic._index
         assert len(index) == 1  # the expired question dropped; the paraphrase, answered now, is the one left
+
+
+async def test_semantic_cache_can_embed_with_a_configured_provider_target(upstream):
+    embedder = SemanticEmbedderSettings(provider="openai", model="text-embedding-3-small", dimensions=256,
+                                        send_dimensions=True, api_key="sk-embedder", custom_host=upstream.base_url)
+    settings = GatewaySettings(cache=CacheSettings(semantic=SemanticCacheSettings(embedder=embedder)))
+    async with Replica(settings) as stub:
+        assert await status(stub, chat(upstream, ASKED)) == "SEMANTIC MISS"
+        assert await status(stub, chat(upstream, "Something else entirely")) == "SEMANTIC MISS"
+    embedded = [r for r in upstream.requests if r.path == "/v1/embeddings"]
+    assert [r.json["input"] for r in embedded] == [[ASKED], ["Something else entirely"]]
+    assert {r.headers["authorization"] for r in embedded} == {"Bearer sk-embedder"}
+    assert all(r.oracle_errors == [] and r.json["dimensions"] == 256 for r in embedded)
+
+
+def test_semantic_cache_provider_embedder_is_checked_at_start_up():
+    for embedder, field in ((SemanticEmbedderSettings(provider="nope", model="m", dimensions=8), "provider"),
+                            (SemanticEmbedderSettings(provider="openai", model="m", dimensions=8,
+                                                      custom_host="http://169.254.169.254/v1"), "custom_host")):
+        settings = GatewaySettings(cache=CacheSettings(semantic=SemanticCacheSettings(embedder=embedder)))
+        with pytest.raises(InvalidRequest) as caught:  # InvalidConfig, or CustomHostBlocked for the host
+            GatewayServer(settings, "127.0.0.1", 0)
+        assert caught.value.violations[0].field == f"cache.semantic.embedder.{field}"
