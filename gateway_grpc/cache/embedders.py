@@ -58,6 +58,8 @@ class LocalEmbedder:
         self._model = await asyncio.get_running_loop().run_in_executor(self._worker, self._load)
 
     async def vector(self, text: str) -> np.ndarray:
+        if self._model is None:  # a server always starts it first; a bare pipeline loads on first use
+            await self.start()
         model = self._model
         rows = await asyncio.get_running_loop().run_in_executor(self._worker, model.embed, [text])
         return rows[0]

@@ -128,7 +128,7 @@ class TargetCache:
             if hit is not None:
                 self._report(ctx, policy, hit[1], path)
                 return self._served(op, hit[0].answer, kind)
-            status = SEMANTIC_MISS if semantic else MISS
+            status = SEMANTIC_MISS if entry.probe is not None else MISS  # exact-only requests: plain MISS
         self._report(ctx, policy, status, None)
         result = await call()
         if op.stream:

@@ -14,7 +14,7 @@ import pytest_asyncio
 from gateway_grpc.config import CacheSettings, GatewaySettings, SemanticCacheSettings, SemanticEmbedderSettings
 from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.server import GatewayServer
-from gateway_grpc.v1 import chat_pb2, gateway_service_pb2_grpc, options_pb2
+from gateway_grpc.v1 import chat_pb2, embeddings_pb2, gateway_service_pb2_grpc, options_pb2
 
 SEMANTIC = {"mode": "semantic", "max_age": 600}
 ASKED = "What is the capital of France?"
@@ -129,3 +129,16 @@ def test_semantic_cache_provider_embedder_is_checked_at_start_up():
         with pytest.raises(InvalidRequest) as caught:  # InvalidConfig, or CustomHostBlocked for the host
             GatewayServer(settings, "127.0.0.1", 0)
         assert caught.value.violations[0].field == f"cache.semantic.embedder.{field}"
+
+
+async def test_semantic_cache_requests_it_cannot_embed_are_exact_only(gateway, upstream):
+    """Embeddings calls (and images in a chat, a tool result last, ...) have no question to embed: plain MISS / HIT."""
+    config = {"provider": "openai", "custom_host": upstream.base_url, "api_key": "sk-test", "cache": SEMANTIC}
+    request = embeddings_pb2.CreateEmbeddingsRequest(model="text-embedding-3-small", input=[ASKED],
+                                                     options=options_pb2.RequestOptions(config_json=json.dumps(config)))
+    statuses = []
+    for _ in range(2):
+        call = gateway.CreateEmbeddings(request)
+        await call
+        statuses.append(dict(await call.trailing_metadata())["x-portkey-cache-status"])
+    assert statuses == ["MISS", "HIT"]
