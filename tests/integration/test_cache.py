@@ -201,3 +201,23 @@ async def test_cache_server_default_applies_where_no_config_says(upstream):
         await channel.close()
         await server.stop(grace=0)
     assert statuses == ["MISS", "HIT"] and upstream.calls("gpt-4o-mini") == 1
+
+
+async def test_cache_redis_outage_is_a_miss_and_the_call_still_answers(redis_server, redis_url, upstream):
+    cache = CacheSettings(backend="redis", redis_url=redis_url, redis_timeout_ms=100,
+                          semantic=SemanticCacheSettings(enabled=False))
+    server, channel, stub = await _serve(GatewaySettings(cache=cache))
+    try:
+        await unary(stub.CreateChatCompletion, chat(upstream))
+        redis_server.pause()
+        try:
+            answer, meta = await unary(stub.CreateChatCompletion, chat(upstream))
+        finally:
+            redis_server.resume()
+        errors = server.pipeline.metrics.registry.get_sample_value(
+            "gateway_cache_backend_errors_total", {"backend": "redis", "operation": "get"})
+    finally:
+        await channel.close()
+        await server.stop(grace=0)
+    assert meta["x-portkey-cache-status"] == "MISS" and answer.choices[0].message.text
+    assert errors == 1 and upstream.calls("gpt-4o-mini") == 2
