@@ -57,7 +57,7 @@ async def _hit_path(cache: TargetCache, n: int) -> float:
 async def main_async(n: int, redis_url: str | None) -> None:
     caller = t.CallerInputs(provider="openai", api_key="sk-bench")
     key = keys.exact_key("chat", REQUEST, TARGET, caller)
-    raw = answers.dump(answers.CachedAnswer("chat", "config", ANSWER))
+    raw = answers.dump(answers.CachedAnswer("chat", ANSWER))
     memory = MemoryStore(100_000, 256 * 2**20, 4 * 2**20)
     await memory.set(key, raw, 3600)
 

@@ -1,7 +1,7 @@
 """Cached answers as bytes and back: orjson of the neutral dataclasses, rebuilt field by field on read.
 
-An entry is `{"v": 1, "kind", "path", "answer"}`: `path` is the routing path of the target whose answer it is
-(reported on a hit). JSON, not pickle: entries may come from a shared Redis, and reading one must never run code.
+An entry is `{"v": 1, "kind", "answer"}` (whose answer it is lives in the key). JSON, not pickle: entries may come
+from a shared Redis, and reading one must never run code.
 A stored entry that does not read back (another version's, or damaged) is a miss, never an error.
 """
 
@@ -32,7 +32,6 @@ VERSION = 1
 @dataclass(frozen=True, slots=True)
 class CachedAnswer:
     kind: str  # chat, completions, embeddings
-    path: str  # the routing path of the target that answered (Portkey's last-used-option-index)
     answer: ChatResponse | Completion | EmbeddingsResponse
 
 
@@ -43,8 +42,7 @@ def _default(value: Any) -> Any:
 
 
 def dump(entry: CachedAnswer) -> bytes:
-    return orjson.dumps({"v": VERSION, "kind": entry.kind, "path": entry.path, "answer": entry.answer},
-                        default=_default)
+    return orjson.dumps({"v": VERSION, "kind": entry.kind, "answer": entry.answer}, default=_default)
 
 
 def load(raw: bytes) -> CachedAnswer | None:
@@ -53,7 +51,7 @@ def load(raw: bytes) -> CachedAnswer | None:
         data = orjson.loads(raw)
         if data["v"] != VERSION:
             return None
-        return CachedAnswer(data["kind"], data["path"], _READERS[data["kind"]](data["answer"]))
+        return CachedAnswer(data["kind"], _READERS[data["kind"]](data["answer"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError):
         return None
 

@@ -65,4 +65,4 @@ def build_cache(settings: CacheSettings, metrics: CacheMetrics, embed: EmbedCall
     """`embed` (ProviderCall.embed) serves a provider embedder; `guard` checks its custom host."""
     default = cache_policy(settings.default) if settings.default is not None else None
     semantic = build_semantic(settings, metrics, embed, guard)
-    return TargetCache(build_store(settings, metrics, clock), default, semantic, metrics, clock)
+    return TargetCache(build_store(settings, metrics, clock), default, semantic, metrics)

@@ -16,7 +16,6 @@ SEMANTIC HIT, SEMANTIC MISS or DISABLED, for the target that answered.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -97,7 +96,6 @@ class _Entry:
     kind: str
     request: Any
     key: str
-    path: str
     policy: CachePolicy
     probe: Any = None
 
@@ -107,10 +105,9 @@ class TargetCache:
     cache is off (a `semantic` policy is then refused when the config is compiled)."""
 
     def __init__(self, store: CacheStore, default: CachePolicy | None = None, semantic: SemanticLookup | None = None,
-                 observer: CacheObserver | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 observer: CacheObserver | None = None) -> None:
         self.store, self.default, self.semantic = store, default, semantic
         self._observer = observer
-        self._clock = clock
 
     async def run(self, op: Any, ctx: CallContext, policy: CachePolicy | None, path: str,
                   call: Callable[[], Awaitable[Any]]) -> Any:
@@ -119,8 +116,8 @@ class TargetCache:
         if policy is None or kind is None or ctx.target is None:
             ctx.response_headers[STATUS_HEADER] = ctx.log.cache_status = DISABLED
             return await call()
-        entry = _Entry(kind, op.request, keys.exact_key(kind, op.request, ctx.target, ctx.caller), path, policy)
-        semantic = policy.mode == "semantic" and self.semantic is not None
+        entry = _Entry(kind, op.request, keys.exact_key(kind, op.request, ctx.target, ctx.caller), policy)
+        semantic = self.semantic if policy.mode == "semantic" else None
         if ctx.cache_force_refresh:
             status = REFRESH
         else:
@@ -149,21 +146,21 @@ class TargetCache:
                 await close()
 
     async def _lookup(self, entry: _Entry, ctx: CallContext,
-                      semantic: bool) -> tuple[answers.CachedAnswer, str] | None:
+                      semantic: SemanticLookup | None) -> tuple[answers.CachedAnswer, str] | None:
         raw = await self.store.get(entry.key)
         found = answers.load(raw) if raw is not None else None
         if found is not None:
             return found, HIT
-        if not semantic:
+        if semantic is None:
             return None
-        entry.probe = await self.semantic.probe(entry.kind, entry.request, ctx)  # type: ignore[union-attr]
-        near = await self.semantic.nearest(entry.probe) if entry.probe is not None else None  # type: ignore[union-attr]
+        entry.probe = await semantic.probe(entry.kind, entry.request, ctx)
+        near = await semantic.nearest(entry.probe) if entry.probe is not None else None
         if near is None:
             return None
         raw = await self.store.get(near[0])
         found = answers.load(raw) if raw is not None else None
         if found is None:  # the answer expired or was evicted: its question goes too
-            await self.semantic.forget(entry.probe, near[0])  # type: ignore[union-attr]
+            await semantic.forget(entry.probe, near[0])
             return None
         return found, SEMANTIC_HIT
 
@@ -181,17 +178,18 @@ class TargetCache:
         chunks = _REPLAY[kind](answer, op.request.include_usage)
         return _Recorded(chunks[0] if chunks else None, _items(chunks[1:]))
 
-    async def _store(self, entry: _Entry, ctx: CallContext, semantic: bool, answer: Any) -> None:
+    async def _store(self, entry: _Entry, ctx: CallContext, semantic: SemanticLookup | None, answer: Any) -> None:
         if answer is None or entry.policy.max_age_s <= 0:
             return
         ttl = entry.policy.max_age_s
-        await self.store.set(entry.key, answers.dump(answers.CachedAnswer(entry.kind, entry.path, answer)), ttl)
-        if semantic:
-            probe = entry.probe or await self.semantic.probe(entry.kind, entry.request, ctx)  # type: ignore[union-attr]
+        await self.store.set(entry.key, answers.dump(answers.CachedAnswer(entry.kind, answer)), ttl)
+        if semantic is not None:
+            probe = entry.probe or await semantic.probe(entry.kind, entry.request, ctx)
             if probe is not None:
-                await self.semantic.remember(probe, entry.key, ttl)  # type: ignore[union-attr]
+                await semantic.remember(probe, entry.key, ttl)
 
-    async def _recording(self, primed: _Primed, entry: _Entry, ctx: CallContext, semantic: bool) -> AsyncIterator[Any]:
+    async def _recording(self, primed: _Primed, entry: _Entry, ctx: CallContext,
+                         semantic: SemanticLookup | None) -> AsyncIterator[Any]:
         """The rest of a stream, passed on as it comes; stored once it has ended cleanly (never when it broke, nor
         when the caller stopped reading)."""
         chunks = [primed.first] if primed.first is not None else []
