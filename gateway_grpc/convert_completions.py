@@ -8,6 +8,7 @@ from typing import Any
 from gateway_grpc import completions as c
 from gateway_grpc.convert import to_struct, usage_message
 from gateway_grpc.convert_media import extra_of, set_fields
+from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.v1 import completions_pb2
 
 _OPTIONAL = ("suffix", "max_tokens", "temperature", "top_p", "n", "seed", "presence_penalty", "frequency_penalty",
@@ -21,7 +22,9 @@ def completion_request(msg: completions_pb2.CreateCompletionRequest) -> c.Comple
     if msg.logit_bias:
         params["logit_bias"] = {token: int(bias) if bias.is_integer() else bias
                                 for token, bias in msg.logit_bias.items()}
-    prompt: str | tuple[str, ...] = tuple(msg.prompt) if msg.prompt_is_list else "".join(msg.prompt[:1])
+    if len(msg.prompt) > 1 and not msg.prompt_is_list:
+        raise InvalidRequest.field("prompt", f"{len(msg.prompt)} prompts given: set prompt_is_list to send several")
+    prompt: str | tuple[str, ...] = tuple(msg.prompt) if msg.prompt_is_list else "".join(msg.prompt)
     return c.CompletionRequest(msg.model, prompt, params, extra_of(msg), msg.stream_options.include_usage)
 
 

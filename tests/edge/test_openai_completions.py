@@ -12,6 +12,7 @@ from edge.shapes import RequestShapeError
 from gateway_grpc import convert_completions
 from gateway_grpc import types as t
 from gateway_grpc.completions import Completion, CompletionChoice, CompletionRequest
+from gateway_grpc.errors import InvalidRequest
 from gateway_grpc.v1 import chat_pb2, completions_pb2
 
 Request = completions_pb2.CreateCompletionRequest
@@ -83,6 +84,12 @@ def test_openai_completions_reach_the_neutral_request(body, expected):
 
 
 LOGPROBS = {"tokens": ["This", " is"], "token_logprobs": [-0.1, -2]}
+def test_openai_completions_several_prompts_without_the_list_flag_are_refused_not_dropped():
+    with pytest.raises(InvalidRequest) as caught:
+        convert_completions.completion_request(Request(model="m", prompt=["a", "b"]))
+    assert caught.value.violations[0].field == "prompt"
+
+
 ANSWER = Completion("cmpl-1", 1700000000, "gpt-3.5-turbo-instruct",
                     (CompletionChoice(0, "This is", "length", LOGPROBS),
                      CompletionChoice(1, "", "stop")),
