@@ -30,7 +30,8 @@ async def gateway(request):
     """A gateway whose cache lives in the embedded store or in the session's real Redis (semantic off here)."""
     cache = CacheSettings(semantic=SemanticCacheSettings(enabled=False))
     if request.param == "redis":
-        cache = cache.model_copy(update={"backend": "redis", "redis_url": request.getfixturevalue("redis_url")})
+        cache = cache.model_copy(update={"backend": "redis", "redis_url": request.getfixturevalue("redis_url"),
+                                         "redis_timeout_ms": 3000})  # a loaded CI box must not turn hits into misses
     server, channel, stub = await _serve(GatewaySettings(cache=cache))
     yield stub
     await channel.close()

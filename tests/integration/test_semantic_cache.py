@@ -82,7 +82,9 @@ async def test_semantic_cache_never_crosses_tenants_models_or_context(gateway, u
 
 
 async def test_semantic_cache_is_shared_across_replicas_through_redis(redis_url, upstream):
-    settings = GatewaySettings(cache=CacheSettings(backend="redis", redis_url=redis_url))
+    # a generous Redis timeout: on a loaded 2-core CI machine a first command can take longer than the 250 ms default,
+    # and a timeout is (rightly) a miss; this test is about sharing, the outage tests are about timeouts
+    settings = GatewaySettings(cache=CacheSettings(backend="redis", redis_url=redis_url, redis_timeout_ms=3000))
     one, two = Replica(settings), Replica(settings)
     async with one as first, two as second:
         assert await status(first, chat(upstream, ASKED)) == "SEMANTIC MISS"
