@@ -77,5 +77,6 @@ def exact_key(kind: str, request: Any, target: Target, caller: CallerInputs) -> 
 
 
 def semantic_namespace(kind: str, rest: Any, target: Target, caller: CallerInputs) -> str:
-    """The namespace of a semantic entry: `rest` is the request with the embedded text taken out."""
-    return _digest("semantic", kind, rest, target_identity(target), tenant(target, caller))
+    """The namespace of a semantic entry: `rest` is the request with the embedded text taken out (its stream
+    options left out as for an exact key)."""
+    return _digest("semantic", kind, request_view(rest), target_identity(target), tenant(target, caller))

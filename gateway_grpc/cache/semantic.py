@@ -44,10 +44,9 @@ def question(request: Any) -> tuple[str, Any] | None:
     """(the text to embed, the rest of the request for the namespace), or None when the request is exact-only."""
     if isinstance(request, ChatRequest):
         text = prompt_text(request)
-        rest = replace(request, messages=prompt_context(request), include_usage=False, stream_extra={})
-        return (text, rest) if text is not None else None
+        return (text, replace(request, messages=prompt_context(request))) if text is not None else None
     if isinstance(request, CompletionRequest) and isinstance(request.prompt, str) and request.prompt.strip():
-        return request.prompt, replace(request, prompt="", include_usage=False)
+        return request.prompt, replace(request, prompt="")
     return None
 
 
