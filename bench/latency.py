@@ -3,8 +3,8 @@
 Starts the fast fake OpenAI upstream (tests/fakes, strict checks off) and the whole stack (`gateway up`: Envoy,
 gRPC server, edge), then measures with keep-alive clients on loopback:
   * sequential (concurrency 1) p50/p99 of: the fake called directly (the baseline), the OpenAI REST path through
-    Envoy and the edge (also answered from the exact cache), the native gRPC path through Envoy, and the transcoded
-    REST path;
+    Envoy and the edge (also answered from the exact cache, and with a typical input guardrail set), the native
+    gRPC path through Envoy, and the transcoded REST path;
   * throughput at concurrency 16 on the gRPC and OpenAI REST paths.
 "Added" = path percentile minus the direct baseline's. Client, gateway and fake share this machine's cores.
 The REST throughput client is aiohttp on uvloop (~0.2 ms of CPU a call): httpx's async client costs ~1.3 ms a call
@@ -31,12 +31,14 @@ import httpx
 import orjson
 import uvloop
 
+from bench.guardrails import INPUT_SET
 from gateway_grpc.v1 import chat_pb2, gateway_service_pb2_grpc, options_pb2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "Say hello to the benchmark"}]
 CACHED = '{"cache": {"mode": "simple", "max_age": 3600}}'  # every call after the first answered from the cache
+GUARDED = orjson.dumps({"input_guardrails": [INPUT_SET]}).decode()  # wordCount + regexMatch + PII (bench/guardrails.py)
 
 
 def _free_port() -> int:
@@ -113,6 +115,8 @@ def sequential(fake_url: str, port: int, n: int, warmup: int) -> dict[str, list[
                                                                    headers=gateway_headers)),
             "OpenAI REST via Envoy + edge, exact cache hit": lambda: ok(client.post(
                 f"{base}/v1/chat/completions", content=body, headers={**gateway_headers, "x-portkey-config": CACHED})),
+            "OpenAI REST via Envoy + edge, input guardrails": lambda: ok(client.post(
+                f"{base}/v1/chat/completions", content=body, headers={**gateway_headers, "x-portkey-config": GUARDED})),
             "native gRPC via Envoy": lambda: stub.CreateChatCompletion(
                 grpc_request, metadata=(("authorization", "Bearer sk-bench"),)),
             "transcoded REST via Envoy": lambda: ok(client.post(f"{base}/v1/gateway/chat/completions",

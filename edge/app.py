@@ -23,6 +23,7 @@ from starlette.routing import Route
 from edge import calls, openai_completions, openai_media
 from edge.errors import EdgeError, ErrorReply, edge_error, error_response, reply_for
 from edge.headers import InvalidHeader, request_metadata
+from edge.hook_results import with_hook_results
 from edge.openai_embeddings import embedding_encoding, embeddings_json, embeddings_request_from_json
 from edge.openai_request import chat_request_from_json, wants_stream
 from edge.openai_response import chat_completion_json, models_json
@@ -88,8 +89,13 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
 # --- endpoints -------------------------------------------------------------------------------------------------------
 
 
-def _json(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), 200, headers, "application/json")
+def _json(body: dict[str, Any], headers: dict[str, str] | None = None, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, headers, "application/json")
+
+
+def _answer(body: dict[str, Any], message: Any, headers: dict[str, str]) -> Response:
+    """An answer with Portkey's `hook_results` when guardrails ran: 246 when one failed without denying."""
+    return _json(body, headers, with_hook_results(body, message))
 
 
 def _stub(request: Request) -> gateway_service_pb2_grpc.GatewayServiceStub:
@@ -106,7 +112,7 @@ async def chat_completions(request: Request) -> Response:
     result = await calls.unary(_stub(request).CreateChatCompletion(message, metadata=metadata), request.receive)
     if result is None:
         return Response(status_code=calls.CLIENT_CLOSED)
-    return _json(chat_completion_json(result[0]), result[1])
+    return _answer(chat_completion_json(result[0]), result[0], result[1])
 
 
 async def completions(request: Request) -> Response:
@@ -121,7 +127,7 @@ async def completions(request: Request) -> Response:
     result = await calls.unary(stub.CreateCompletion(message, metadata=metadata), request.receive)
     if result is None:
         return Response(status_code=calls.CLIENT_CLOSED)
-    return _json(openai_completions.completion_json(result[0]), result[1])
+    return _answer(openai_completions.completion_json(result[0]), result[0], result[1])
 
 
 async def embeddings(request: Request) -> Response:
@@ -132,7 +138,7 @@ async def embeddings(request: Request) -> Response:
     result = await calls.unary(_stub(request).CreateEmbeddings(message, metadata=metadata), request.receive)
     if result is None:
         return Response(status_code=calls.CLIENT_CLOSED)
-    return _json(embeddings_json(result[0], encoding), result[1])
+    return _answer(embeddings_json(result[0], encoding), result[0], result[1])
 
 
 async def models(request: Request) -> Response:

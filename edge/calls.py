@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from edge.errors import error_body, error_response, reply_from_rpc_error, reply_from_stream_error, with_headers
 from edge.headers import portkey_headers
+from edge.hook_results import HOOKS_FAILED_STATUS, with_hook_results
 from edge.openai_response import SSE_DONE, chat_chunk_json, sse_event
 
 Render = Callable[[Any], dict[str, Any]]  # a stream's chunk message -> its OpenAI JSON
@@ -70,8 +71,9 @@ async def unary(call: Any, receive: Receive) -> tuple[Any, dict[str, str]] | Non
 class CallStream(StreamingResponse):
     """A streamed response fed by a gRPC call; cancels the call however the response ends."""
 
-    def __init__(self, call: Any, body: AsyncIterator[bytes], headers: dict[str, str], media_type: str) -> None:
-        super().__init__(body, 200, headers, media_type)
+    def __init__(self, call: Any, body: AsyncIterator[bytes], headers: dict[str, str], media_type: str,
+                 status: int = 200) -> None:
+        super().__init__(body, status, headers, media_type)
         self.call = call
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,14 +83,28 @@ class CallStream(StreamingResponse):
             self.call.cancel()
 
 
+def _trailing_chunk(last: dict[str, Any] | None, message: Any) -> dict[str, Any]:
+    """Guardrail results judged during or at the end of a stream, as one more valid chunk: the stream's id, object,
+    created and model, no choices (like OpenAI's usage chunk), and `hook_results`."""
+    body = {key: last[key] for key in ("id", "object", "created", "model") if key in last} if last else {}
+    body["choices"] = []
+    with_hook_results(body, message)
+    return body
+
+
 async def sse_events(call: Any, first: Any, render: Render = chat_chunk_json) -> AsyncIterator[bytes]:
-    """Each chunk as soon as it arrives, as `render` writes it; a failure ends the stream in-band; always
-    `data: [DONE]` last."""
-    message = first
+    """Each chunk as soon as it arrives, as `render` writes it (the first with `hook_results` when guardrails ran);
+    a failure ends the stream in-band; always `data: [DONE]` last."""
+    message, last = first, None
     while message is not grpc.aio.EOF:
         event = message.WhichOneof("event")
         if event == "chunk":
-            yield sse_event(render(message.chunk))
+            last = render(message.chunk)
+            if message is first:
+                with_hook_results(last, message)
+            yield sse_event(last)
+        elif event is None and message.HasField("hook_results"):
+            yield sse_event(_trailing_chunk(last, message))
         elif event == "error":
             yield sse_event(error_body(reply_from_stream_error(message.error)))
             break
@@ -140,8 +156,9 @@ async def stream(call: Any, receive: Receive, render: Render = chat_chunk_json) 
     if first is not grpc.aio.EOF and first.WhichOneof("event") == "error":
         call.cancel()
         return error_response(with_headers(reply_from_stream_error(first.error), headers))
+    failed = first is not grpc.aio.EOF and first.HasField("hook_results") and first.hook_results.failed
     return CallStream(call, sse_events(call, first, render), {**headers, "cache-control": "no-cache"},
-                      "text/event-stream")
+                      "text/event-stream", HOOKS_FAILED_STATUS if failed else 200)
 
 
 async def byte_stream(call: Any, receive: Receive) -> Response:

@@ -16,8 +16,9 @@ from grpc_status import rpc_status
 from starlette.responses import Response
 
 from edge.headers import InvalidHeader, portkey_headers
+from edge.hook_results import hook_results_json
 from edge.shapes import RequestShapeError
-from gateway_grpc.v1 import chat_pb2, routing_pb2
+from gateway_grpc.v1 import chat_pb2, guardrails_pb2, routing_pb2
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ REASONS: dict[str, Rule] = {
     "UPSTREAM_UNAVAILABLE": Rule(503, "api_connection_error"),
     "UPSTREAM_INVALID_RESPONSE": Rule(502, "server_error"),
     "CIRCUIT_OPEN": Rule(503, "server_error"),
+    "HOOKS_FAILED": Rule(446, "hooks_failed"),  # a guardrail denied (Portkey contract §8.4)
     "NOT_IMPLEMENTED": Rule(501, "invalid_request_error", gateway_exception=True),
     "INTERNAL": Rule(500, "server_error", gateway_exception=True),
 }
@@ -99,6 +101,7 @@ class ErrorReply:
     headers: dict[str, str] = field(default_factory=dict)
     attempts: tuple[dict[str, Any], ...] = ()  # the router's upstream attempts, when it tried any
     details: dict[str, Any] = field(default_factory=dict)  # the upstream error's other fields, e.g. `innererror`
+    hook_results: dict[str, Any] | None = None  # a guardrail denial's findings (Portkey's `hook_results`)
 
 
 class EdgeError(Exception):
@@ -129,6 +132,7 @@ class _Details:
     fields: list[str] = field(default_factory=list)
     attempts: tuple[dict[str, Any], ...] = ()
     retry_after_ms: int | None = None
+    hook_results: dict[str, Any] | None = None
 
 
 def _attempt_json(attempt: routing_pb2.RoutingAttempt) -> dict[str, Any]:
@@ -156,6 +160,10 @@ def _details(status: status_pb2.Status | None) -> _Details:
             summary = routing_pb2.RoutingSummary()
             detail.Unpack(summary)
             found.attempts = tuple(_attempt_json(attempt) for attempt in summary.attempts)
+        elif detail.Is(guardrails_pb2.GuardrailReport.DESCRIPTOR):
+            report = guardrails_pb2.GuardrailReport()
+            detail.Unpack(report)
+            found.hook_results = hook_results_json(report)
     return found
 
 
@@ -196,6 +204,7 @@ def reply_from_rpc_error(err: grpc.aio.AioRpcError) -> ErrorReply:
         headers=headers,
         attempts=details.attempts,
         details=_upstream_details(meta.get("details", "")),
+        hook_results=details.hook_results,
     )
 
 
@@ -211,6 +220,7 @@ def reply_from_stream_error(error: chat_pb2.StreamError) -> ErrorReply:
         code=error.error_code or None,
         provider=error.provider or None,
         gateway_exception=rule.gateway_exception if rule else False,
+        hook_results=hook_results_json(error.hook_results) if error.HasField("hook_results") else None,
     )
 
 
@@ -244,6 +254,8 @@ def error_body(reply: ErrorReply) -> dict[str, Any]:
         body["provider"] = reply.provider
     if reply.attempts:
         body["attempts"] = list(reply.attempts)
+    if reply.hook_results is not None:
+        body["hook_results"] = reply.hook_results
     return body
 
 

@@ -236,6 +236,30 @@ class CacheSettings(BaseModel):
     semantic: SemanticCacheSettings = Field(default_factory=SemanticCacheSettings)
 
 
+class ClassifierTargetSettings(BaseModel):
+    """A provider target that answers the model-judged checks (default.promptInjection, default.toxicity): any chat
+    model, e.g. Llama Guard served by vLLM."""
+
+    model_config = _STRICT
+    provider: str
+    model: str
+    api_key: str | None = Field(default=None, repr=False)
+    custom_host: str | None = None
+    provider_options: dict[str, str] = Field(default_factory=dict, repr=False)
+
+
+class GuardrailSettings(BaseModel):
+    """Guardrails every target gets (appended to its own, as Portkey's default guardrails), the classifier targets of
+    model-judged checks, and modules adding a team's own checks (each defines `CHECKS`, a tuple of CheckType)."""
+
+    model_config = _STRICT
+    default_input: list[dict[str, Any]] | None = None
+    default_output: list[dict[str, Any]] | None = None
+    classifiers: dict[str, ClassifierTargetSettings] = Field(default_factory=dict)
+    plugins: list[str] = Field(default_factory=list, description="importable module names")
+    compiled_header_cache_size: int = Field(default=256, ge=1, description="distinct default-guardrail headers kept")
+
+
 class GatewaySettings(BaseModel):
     """The gateway's config file (`gateway up --config FILE`)."""
 
@@ -244,6 +268,7 @@ class GatewaySettings(BaseModel):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     default_config: TargetConfig | None = None
     configs: dict[str, TargetConfig] = Field(default_factory=dict)

@@ -11,7 +11,8 @@ GatewayError                      a gateway-side failure (Portkey: x-portkey-gat
     ├── ProviderUnavailable       connection refused, reset or dropped
     ├── ProviderBadResponse       the upstream answered something that is not its documented format
     ├── ProviderRejected          any other upstream error status, passed through
-    └── CircuitOpen               the target's circuit breaker is open: skipped without a call
+    ├── CircuitOpen               the target's circuit breaker is open: skipped without a call
+    └── GuardrailDenied           a target's guardrails denied its request or answer (Portkey's 446)
 """
 
 from __future__ import annotations
@@ -126,3 +127,21 @@ class ProviderRejected(ProviderError):
 class CircuitOpen(ProviderError):
     reason = "CIRCUIT_OPEN"
     kind_status = 503
+
+
+HOOKS_FAILED_MESSAGE = ("The guardrail checks defined in the config failed. You can find more information in the "
+                        "`hook_results` object.")  # Portkey contract §8.4, verbatim
+
+
+class GuardrailDenied(ProviderError):
+    """A hook with `deny` failed: the request is not sent, or the answer not returned (HTTP 446). A ProviderError
+    so routing treats it as that target's failure: with 446 in `retry.on_status_codes` the attempt is retried, and
+    in `strategy.on_status_codes` the next target is tried (contract §6 step 9). `report` is the call's
+    guardrails.results.GuardrailReport (its `hook_results`)."""
+
+    reason = "HOOKS_FAILED"
+    kind_status = 446
+
+    def __init__(self, report: Any, *, provider: str) -> None:
+        super().__init__(HOOKS_FAILED_MESSAGE, provider=provider, error_type="hooks_failed")
+        self.report = report

@@ -1,5 +1,5 @@
 """The gateway's Prometheus metrics: upstream attempts by provider and outcome, retries, circuit-breaker state, and
-the response cache's lookups, backend failures and semantic similarity.
+the response cache's lookups, backend failures and semantic similarity, and guardrail hooks and checks by outcome.
 
 One instance per server, on its own registry (no module-level state). Under `gateway up` every process writes to the
 shared PROMETHEUS_MULTIPROC_DIR and the edge serves the merged view at GET /metrics; in-process servers expose
@@ -7,6 +7,8 @@ shared PROMETHEUS_MULTIPROC_DIR and the edge serves the merged view at GET /metr
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -61,3 +63,28 @@ class CacheMetrics:
 
     def semantic_hit(self, similarity: float) -> None:
         self.similarity.observe(similarity)
+
+
+class GuardrailMetrics:
+    """What guardrails report: every hook run (async ones too) by event and outcome, and every check by outcome
+    (pass, fail, error, skipped): errored checks pass by default (contract §13 #16), so they are counted here."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.hooks = Counter("gateway_guardrail_hooks", "Guardrail hooks run, by event, mode and outcome",
+                             ("event", "mode", "outcome"), registry=registry)
+        self.checks = Counter("gateway_guardrail_checks", "Guardrail checks run, by check id and outcome",
+                              ("check", "outcome"), registry=registry)
+
+    def hook(self, event: str, result: Any) -> None:
+        outcome = "pass" if result.verdict else ("deny" if result.deny else "fail")
+        self.hooks.labels(event, "async" if result.is_async else "sync", outcome).inc()
+        for check in result.checks:
+            self.checks.labels(check.id, _check_outcome(check)).inc()
+
+
+def _check_outcome(check: Any) -> str:
+    if check.skipped:
+        return "skipped"
+    if check.error:
+        return "error"
+    return "pass" if check.verdict else "fail"

@@ -1,10 +1,13 @@
-"""The request pipeline: the Handler protocol, the pass-through Stage, and the stage order, written once.
+"""The request pipeline: the Handler protocol and the stage order, written once.
 
-    guardrails -> router -> (per target of the call's routing tree) cache -> retry -> provider call
+    router -> (per target of the call's routing tree) input guardrails -> cache -> retry -> provider call
+                                                      output guardrails <- on every answer (fresh: inside each try)
 
-The cache sits at each target, where Portkey looks it up (contract §6 step 5): its key holds the target's identity,
-and a fallback chain has an entry per target (cache/target_cache.py). `build_pipeline` composes the stages once at
-start-up; per request only the handler methods run. Guardrails are a seam today (they pass calls through).
+Guardrails and the cache sit at each target, where Portkey runs them (contract §6 steps 2, 5, 9): hooks are a
+target's config (inherited down the tree), the cache key holds the target's identity and the request as the input
+guardrails left it, and output guardrails judge each try's answer inside the retry loop (so a 446 can be retried or
+fall back) and every cached answer (a stored answer never bypasses a newer policy; answers that failed are never
+stored). `build_pipeline` composes the stages once at start-up; per request only the handler methods run.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from gateway_grpc.cache.setup import build_cache
 from gateway_grpc.cache.target_cache import TargetCache
 from gateway_grpc.completions import Completion, CompletionRequest
 from gateway_grpc.config import GatewaySettings
+from gateway_grpc.guardrails.runner import HookRunner
+from gateway_grpc.guardrails.setup import build_guardrails
 from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.media import (
     ImageRequest,
@@ -29,7 +34,7 @@ from gateway_grpc.media import (
     TranscriptionRequest,
     TranscriptionResponse,
 )
-from gateway_grpc.metrics import CacheMetrics, RoutingMetrics
+from gateway_grpc.metrics import CacheMetrics, GuardrailMetrics, RoutingMetrics
 from gateway_grpc.providers.call import ProviderCall
 from gateway_grpc.providers.transport import ProviderTransport
 from gateway_grpc.retry import Backoff, RetryStage
@@ -87,44 +92,6 @@ class Handler(Protocol):
         ...
 
 
-class Stage:
-    """A pipeline step that hands every call to `next`; concrete stages override the calls they act on."""
-
-    def __init__(self, next_handler: Handler) -> None:
-        self.next = next_handler
-
-    async def complete(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
-        return await self.next.complete(request, ctx)
-
-    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[ChatChunk]:
-        return self.next.stream(request, ctx)
-
-    async def complete_text(self, request: CompletionRequest, ctx: CallContext) -> Completion:
-        return await self.next.complete_text(request, ctx)
-
-    def stream_text(self, request: CompletionRequest, ctx: CallContext) -> AsyncIterator[Completion]:
-        return self.next.stream_text(request, ctx)
-
-    async def embed(self, request: EmbeddingsRequest, ctx: CallContext) -> EmbeddingsResponse:
-        return await self.next.embed(request, ctx)
-
-    async def list_models(self, ctx: CallContext) -> list[ModelInfo]:
-        return await self.next.list_models(ctx)
-
-    async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResponse:
-        return await self.next.generate_images(request, ctx)
-
-    def speak(self, request: SpeechRequest, ctx: CallContext) -> AsyncIterator[SpeechChunk]:
-        return self.next.speak(request, ctx)
-
-    async def transcribe(self, request: TranscriptionRequest, ctx: CallContext) -> TranscriptionResponse:
-        return await self.next.transcribe(request, ctx)
-
-
-class GuardrailStage(Stage):
-    """Seam: input checks before the cache, output checks after the answer (guardrails issue)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Pipeline:
     handler: Handler
@@ -132,6 +99,7 @@ class Pipeline:
     breakers: CircuitBreakers
     metrics: RoutingMetrics
     cache: TargetCache
+    guardrails: HookRunner
 
 
 def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, rng: random.Random | None = None,
@@ -149,7 +117,9 @@ def build_pipeline(settings: GatewaySettings, transport: ProviderTransport, *, r
     guard = HostGuard(settings.security.custom_host_allowlist)
     provider_call = ProviderCall(transport, token_guard=guard)  # token endpoints pass the custom-host guard too
     cache = build_cache(settings.cache, CacheMetrics(metrics.registry), provider_call.embed, guard, clock)
+    guardrails, runner = build_guardrails(settings.guardrails, transport, guard, provider_call.complete,
+                                          GuardrailMetrics(metrics.registry))
     planner = Planner(guard, RetryStage(provider_call, backoff, rng, sleep), breakers, rng, clock,
-                      routing.circuit_breaker, metrics, cache)
+                      routing.circuit_breaker, metrics, cache, guardrails)
     routes = RouteTable(settings, planner)
-    return Pipeline(GuardrailStage(RouterStage()), routes, breakers, metrics, cache)
+    return Pipeline(RouterStage(), routes, breakers, metrics, cache, runner)

@@ -79,12 +79,12 @@ class RequestContextBuilder:
             deadline=None if time_remaining is None else now + time_remaining,
             metadata=options.metadata if options.metadata is not None else self._metadata_header(headers),
             cache_force_refresh=options.cache_force_refresh or "x-portkey-cache-force-refresh" in headers,
-            caller=self._caller(options, headers),
+            caller=self._caller(options, headers, self._routes.header_guardrails(headers)),
             route=self._route(options, headers),
             request_path=request_path,
         )
 
-    def _caller(self, options: CallOptions, headers: Mapping[str, str]) -> CallerInputs:
+    def _caller(self, options: CallOptions, headers: Mapping[str, str], guardrails: Any) -> CallerInputs:
         provider = options.provider or headers.get("x-portkey-provider", "")
         if provider and provider not in PROVIDERS:
             known = ", ".join(sorted(PROVIDERS))
@@ -105,6 +105,7 @@ class RequestContextBuilder:
             strict_open_ai_compliance=strict if strict is not None else _bool_header(
                 headers, "x-portkey-strict-open-ai-compliance"),
             headers=headers,
+            guardrails=guardrails,
         )
 
     # ---- header fields ----

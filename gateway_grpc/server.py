@@ -71,6 +71,7 @@ class GatewayServer:
     async def stop(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.server.grace_period_s if grace is None else grace)
+        await self.pipeline.guardrails.aclose()
         await self.transport.aclose()
         await self.pipeline.cache.aclose()
 

@@ -13,7 +13,7 @@ import orjson
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from gateway_grpc import convert, convert_completions, convert_media, convert_options
+from gateway_grpc import convert, convert_completions, convert_guardrails, convert_media, convert_options
 from gateway_grpc import errors as e
 from gateway_grpc.pipeline import Handler
 from gateway_grpc.request_context import RequestContextBuilder, usable_trace_id
@@ -40,6 +40,7 @@ SC = grpc.StatusCode
 # status instead (UPSTREAM_STATUS_CODES). Most specific class first.
 ERROR_CODES: tuple[tuple[type[e.GatewayError], grpc.StatusCode], ...] = (
     (e.InvalidRequest, SC.INVALID_ARGUMENT),
+    (e.GuardrailDenied, SC.FAILED_PRECONDITION),
     (e.NotImplementedYet, SC.UNIMPLEMENTED),
     (e.RateLimited, SC.RESOURCE_EXHAUSTED),
     (e.ProviderTimeout, SC.DEADLINE_EXCEEDED),
@@ -86,6 +87,8 @@ def status_proto(error: e.GatewayError, code: grpc.StatusCode, ctx: CallContext 
         details.append(retry)
     if ctx is not None and ctx.log.path:
         details.append(convert_options.routing_summary(ctx.log))
+    if isinstance(error, e.GuardrailDenied):
+        details.append(convert_guardrails.guardrail_report(error.report))
     packed = []
     for detail in details:
         holder = any_pb2.Any()
@@ -99,11 +102,21 @@ def stream_error(error: e.GatewayError) -> chat_pb2.StreamError:
     meta = _error_metadata(error)
     code = grpc_code(error)
     http_status = error.http_status if isinstance(error, e.ProviderError) else 0  # as on a unary call
-    return chat_pb2.StreamError(
+    message = chat_pb2.StreamError(
         code=code.value[0], http_status=http_status, message=error.message,
         type=meta.get("type", ""), param=meta.get("param", ""), error_code=meta.get("code", ""), reason=error.reason,
         provider=meta.get("provider", ""),
     )
+    if isinstance(error, e.GuardrailDenied):
+        message.hook_results.CopyFrom(convert_guardrails.guardrail_report(error.report))
+    return message
+
+
+def _with_hook_results(message: Any, ctx: CallContext) -> None:
+    """Portkey's hook_results on an answer (or a stream's first message), when any guardrail ran."""
+    report = ctx.log.guardrails
+    if report is not None and report.ran and hasattr(message, "hook_results"):
+        message.hook_results.CopyFrom(convert_guardrails.guardrail_report(report))
 
 
 class _AbortStatus(grpc.Status):
@@ -129,6 +142,7 @@ async def _opening(context: grpc.aio.ServicerContext, ctx: CallContext, message:
     summary. True, for the caller's `started` flag."""
     await context.send_initial_metadata(_response_headers(ctx))
     message.routing.CopyFrom(convert_options.routing_summary(ctx.log))
+    _with_hook_results(message, ctx)
     return True
 
 
@@ -171,6 +185,7 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
             response = await run(ctx)
             if hasattr(response, "routing"):  # every answer but the model list says how it was routed
                 response.routing.CopyFrom(convert_options.routing_summary(ctx.log))
+            _with_hook_results(response, ctx)
         except Exception as error:
             await self._abort(context, error, ctx)
         # Unary answers carry the x-portkey-* headers as trailing metadata: one write fewer than initial metadata.
@@ -252,6 +267,9 @@ class GatewayService(gateway_service_pb2_grpc.GatewayServiceServicer):
                 if not started:
                     started = await _opening(context, ctx, message)
                 yield message
+            report = ctx.log.guardrails
+            if report is not None and report.trailing:  # output guardrails judged per window or at the end
+                yield response_type(hook_results=convert_guardrails.guardrail_report(report))
         except Exception as error:
             if not started:
                 await self._abort(context, error, ctx)

@@ -294,6 +294,7 @@ class CallerInputs:
     timeout_ms: int | None = None  # x-portkey-request-timeout: overrides every target's request_timeout
     strict_open_ai_compliance: bool | None = None
     headers: Mapping[str, str] = field(default=EMPTY, repr=False)  # the call's metadata, lower-case keys
+    guardrails: Any = None  # guardrails.hooks.HookSet of x-portkey-default-*-guardrails, appended to every target's
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +313,7 @@ class AttemptRecord:
 class RouteLog:
     """What the router did for one call (mutable, per call): every attempt, and the target that answered last."""
 
-    __slots__ = ("attempts", "cache_status", "path", "provider", "retries")
+    __slots__ = ("attempts", "cache_status", "guardrails", "path", "provider", "retries")
 
     def __init__(self) -> None:
         self.attempts: list[AttemptRecord] = []
@@ -320,6 +321,7 @@ class RouteLog:
         self.provider = ""
         self.retries = 0  # Portkey contract §3: -1 when retrying stopped with a still-retryable failure
         self.cache_status = ""  # x-portkey-cache-status of the target that answered (cache/target_cache.py)
+        self.guardrails: Any = None  # guardrails.results.GuardrailReport of that target, when it has hooks
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from gateway_grpc.cache import answers, keys, replay
 from gateway_grpc.cache.stores import CacheStore
 from gateway_grpc.config import CacheConfig
+from gateway_grpc.primed import PrimedStream, primed_items
 from gateway_grpc.types import AttemptRecord, CallContext
 
 STATUS_HEADER = "x-portkey-cache-status"
@@ -75,18 +76,8 @@ class SemanticLookup(Protocol):
         ...
 
 
-class _Primed(Protocol):  # routing.router.PrimedStream, without importing the router
-    first: Any
-    rest: AsyncIterator[Any]
-
-
 _ASSEMBLE = {"chat": replay.assemble_chat, "completions": replay.assemble_text}
 _REPLAY = {"chat": replay.replay_chat, "completions": replay.replay_text}
-
-
-async def _items(items: list[Any]) -> AsyncIterator[Any]:
-    for item in items:
-        yield item
 
 
 @dataclass(slots=True)
@@ -110,7 +101,10 @@ class TargetCache:
         self._observer = observer
 
     async def run(self, op: Any, ctx: CallContext, policy: CachePolicy | None, path: str,
-                  call: Callable[[], Awaitable[Any]]) -> Any:
+                  call: Callable[[], Awaitable[Any]],
+                  judge: Callable[[Any, CallContext], Awaitable[Any]] | None = None) -> Any:
+        """`call`'s answer, or the target's stored one. `judge` (the target's output guardrails) runs inside `call`
+        on fresh answers and here on stored ones; answers that failed it are never stored."""
         policy = policy or self.default
         kind = op.cache_kind
         if policy is None or kind is None or ctx.target is None:
@@ -124,12 +118,13 @@ class TargetCache:
             hit = await self._lookup(entry, ctx, semantic)
             if hit is not None:
                 self._report(ctx, policy, hit[1], path)
-                return self._served(op, hit[0].answer, kind)
+                served = self._served(op, hit[0].answer, kind)
+                return served if judge is None else await judge(served, ctx)
             status = SEMANTIC_MISS if entry.probe is not None else MISS  # exact-only requests: plain MISS
         self._report(ctx, policy, status, None)
         result = await call()
         if op.stream:
-            return _Recorded(result.first, self._recording(result, entry, ctx, semantic))
+            return PrimedStream(result.first, self._recording(result, entry, ctx, semantic))
         await self._store(entry, ctx, semantic, result)
         return result
 
@@ -176,10 +171,10 @@ class TargetCache:
         if not op.stream:
             return answer
         chunks = _REPLAY[kind](answer, op.request.include_usage)
-        return _Recorded(chunks[0] if chunks else None, _items(chunks[1:]))
+        return primed_items(chunks)
 
     async def _store(self, entry: _Entry, ctx: CallContext, semantic: SemanticLookup | None, answer: Any) -> None:
-        if answer is None or entry.policy.max_age_s <= 0:
+        if answer is None or entry.policy.max_age_s <= 0 or _failed_guardrails(ctx):
             return
         ttl = entry.policy.max_age_s
         await self.store.set(entry.key, answers.dump(answers.CachedAnswer(entry.kind, answer)), ttl)
@@ -188,7 +183,7 @@ class TargetCache:
             if probe is not None:
                 await semantic.remember(probe, entry.key, ttl)
 
-    async def _recording(self, primed: _Primed, entry: _Entry, ctx: CallContext,
+    async def _recording(self, primed: PrimedStream, entry: _Entry, ctx: CallContext,
                          semantic: SemanticLookup | None) -> AsyncIterator[Any]:
         """The rest of a stream, passed on as it comes; stored once it has ended cleanly (never when it broke, nor
         when the caller stopped reading)."""
@@ -202,11 +197,7 @@ class TargetCache:
             await primed.rest.aclose()  # however this stream ends, the upstream's closes with it
 
 
-class _Recorded:
-    """A primed stream (routing.router.PrimedStream's shape): its first item, and the rest."""
-
-    __slots__ = ("first", "rest")
-
-    def __init__(self, first: Any, rest: AsyncIterator[Any]) -> None:
-        self.first = first
-        self.rest = rest
+def _failed_guardrails(ctx: CallContext) -> bool:
+    """True when the answer failed an output guardrail (a 246): only answers that passed are stored (§13 #4)."""
+    report = ctx.log.guardrails
+    return report is not None and report.output_failed

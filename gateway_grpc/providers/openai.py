@@ -24,11 +24,8 @@ from gateway_grpc.providers.openai_wire import (
     decode_chunk,
     decode_completion,
     decode_usage,
-    encode_message,
-    encode_response_format,
+    encode_chat_body,
     encode_stream_options,
-    encode_tool,
-    encode_tool_choice,
 )
 from gateway_grpc.providers.wire import loads_json, retry_after_seconds, text_or_empty
 from gateway_grpc.types import (
@@ -73,15 +70,7 @@ class OpenAI(OpenAIMedia, OpenAICompletions):
         return (target.base_url or self.base_url).rstrip("/") + path
 
     def encode_chat(self, request: ChatRequest, target: Target, *, stream: bool) -> HttpCall:
-        body: dict[str, Any] = {"model": request.model, "messages": [encode_message(m) for m in request.messages]}
-        if request.tools:
-            body["tools"] = [encode_tool(t) for t in request.tools]
-        if request.tool_choice is not None:
-            body["tool_choice"] = encode_tool_choice(request.tool_choice)
-        if request.response_format is not None:
-            body["response_format"] = encode_response_format(request.response_format)
-        body.update(request.params)
-        body.update(request.extra)
+        body = encode_chat_body(request)
         if stream:
             body["stream"] = True
             if request.include_usage or request.stream_extra:

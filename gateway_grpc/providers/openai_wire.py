@@ -177,6 +177,33 @@ def encode_stream_options(request: ChatRequest) -> dict[str, Any]:
 # ---- response: OpenAI JSON -> neutral ----
 
 
+def encode_chat_body(request: ChatRequest) -> dict[str, Any]:
+    """A chat request as OpenAI's JSON body, before streaming options and override_params."""
+    body: dict[str, Any] = {"model": request.model, "messages": [encode_message(m) for m in request.messages]}
+    if request.tools:
+        body["tools"] = [encode_tool(t) for t in request.tools]
+    if request.tool_choice is not None:
+        body["tool_choice"] = encode_tool_choice(request.tool_choice)
+    if request.response_format is not None:
+        body["response_format"] = encode_response_format(request.response_format)
+    body.update(request.params)
+    body.update(request.extra)
+    return body
+
+
+def encode_usage(usage: Usage | None) -> dict[str, Any] | None:
+    """Usage as OpenAI's JSON, detail counts in their `*_tokens_details` objects."""
+    if usage is None:
+        return None
+    out: dict[str, Any] = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                           "total_tokens": usage.total_tokens}
+    for name, group, key in _USAGE_DETAILS:
+        value = getattr(usage, name)
+        if value is not None:
+            out.setdefault(group, {})[key] = value
+    return out
+
+
 def decode_usage(raw: Mapping[str, Any] | None) -> Usage | None:
     if not raw:
         return None

@@ -7,6 +7,7 @@ Built once by routing/plan.py. Nodes hold no per-call state; every fact of a cal
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
@@ -18,12 +19,16 @@ import orjson
 
 from gateway_grpc.cache.target_cache import CachePolicy, TargetCache
 from gateway_grpc.errors import CircuitOpen, InvalidRequest, ProviderError
+from gateway_grpc.guardrails.hooks import NO_HOOKS, HookSet
+from gateway_grpc.guardrails.results import GuardrailReport
+from gateway_grpc.guardrails.stage import TargetGuard
 from gateway_grpc.retry import RetryPolicy, RetryStage
 from gateway_grpc.routing.circuit import CircuitBreakers, CircuitPolicy
 from gateway_grpc.routing.conditions import MISSING, Query, lookup_path
 from gateway_grpc.types import EMPTY, AttemptRecord, CallContext, CallerInputs, Target
 
 T = TypeVar("T")
+Judge = Callable[[Any, CallContext], Awaitable[Any]]  # output guardrails: (answer, ctx) -> the answer they let out
 
 
 class RouteOp(Protocol[T]):
@@ -40,6 +45,10 @@ class RouteOp(Protocol[T]):
 
     def params(self) -> Mapping[str, Any]:
         """The request body for `params.*` lookups (conditional and sticky routing)."""
+        ...
+
+    def with_request(self, request: Any) -> RouteOp[T]:
+        """The same call with another request (what an input guardrail's transformer made of it)."""
         ...
 
 
@@ -82,6 +91,7 @@ class LeafSpec:
     strict_open_ai_compliance: bool | None = None
     circuit: CircuitPolicy | None = None
     cache: CachePolicy | None = None  # None: the server's default (cache/target_cache.py)
+    hooks: HookSet = NO_HOOKS  # its guardrails, inherited ones and the server's defaults included
 
 
 class AttemptObserver(Protocol):
@@ -91,14 +101,16 @@ class AttemptObserver(Protocol):
 
 
 class Leaf:
-    """Calls one target: builds it from the spec and the caller's inputs, honours its breaker, answers from its cache
-    entry or else retries and records."""
+    """Calls one target: builds it from the spec and the caller's inputs, honours its breaker, runs its input
+    guardrails, answers from its cache entry or else retries and records; output guardrails judge every answer."""
 
     def __init__(self, spec: LeafSpec, retry: RetryStage, breakers: CircuitBreakers, clock: Callable[[], float],
-                 observer: AttemptObserver | None = None, cache: TargetCache | None = None) -> None:
+                 observer: AttemptObserver | None = None, cache: TargetCache | None = None,
+                 guard: TargetGuard | None = None) -> None:
         self.path = spec.path
         self.spec = spec
         self._cache = cache
+        self._guard = guard
         self._retry = retry
         self._breakers = breakers
         self._clock = clock
@@ -138,16 +150,25 @@ class Leaf:
         timeout_ms = ctx.caller.timeout_ms or spec.timeout_ms
         strict = _first_set(ctx.caller.strict_open_ai_compliance, spec.strict_open_ai_compliance, True)
         attempt = ctx.for_target(target, timeout_ms / 1000 if timeout_ms else None, strict)
+        hooks = spec.hooks + ctx.caller.guardrails if ctx.caller.guardrails else spec.hooks
+        judge = None
+        ctx.log.guardrails = None
+        if self._guard is not None and self._guard.applies(hooks, op):
+            ctx.log.guardrails = GuardrailReport()
+            op = await self._guard.before(hooks, op, attempt)
+            if hooks.after:
+                judge = functools.partial(self._guard.after, hooks, op)
 
         def call() -> Awaitable[T]:
-            return self._retry.run(self._recorded(op, key), attempt, spec.retry)
+            return self._retry.run(self._recorded(op, key, judge), attempt, spec.retry)
 
         if self._cache is None:
             return await call()
-        return await self._cache.run(op, attempt, spec.cache, spec.path, call)
+        return await self._cache.run(op, attempt, spec.cache, spec.path, call, judge)
 
-    def _recorded(self, op: RouteOp[T], key: str) -> Callable[[Any, CallContext], Awaitable[T]]:
-        """`op`, plus an AttemptRecord per try and the outcome fed to the circuit breaker."""
+    def _recorded(self, op: RouteOp[T], key: str, judge: Judge | None) -> Callable[[Any, CallContext], Awaitable[T]]:
+        """`op`, judged by the output guardrails (inside the try: a 446 can be retried), plus an AttemptRecord per
+        try and the outcome fed to the circuit breaker."""
         tries = 0
 
         async def attempt(handler: Any, ctx: CallContext) -> T:
@@ -155,6 +176,8 @@ class Leaf:
             started, tries = self._clock(), tries + 1
             try:
                 result = await op(handler, ctx)
+                if judge is not None:
+                    result = await judge(result, ctx)
             except ProviderError as error:
                 self._settle(ctx, key, error, tries - 1, started)
                 raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,6 +24,8 @@ from gateway_grpc.config import (
     TargetConfig,
 )
 from gateway_grpc.errors import InvalidConfig
+from gateway_grpc.guardrails.hooks import NO_HOOKS, Hook, HookCompiler, HookSet
+from gateway_grpc.guardrails.stage import TargetGuard
 from gateway_grpc.host_guard import HostGuard
 from gateway_grpc.providers import PROVIDERS
 from gateway_grpc.retry import DEFAULT_RETRY_STATUSES, MAX_RETRIES, NO_RETRY, RetryPolicy, RetryStage
@@ -35,6 +38,7 @@ ROOT = "config"  # Portkey's name for the root in x-portkey-last-used-option-ind
 _INHERITED = ("retry", "cache", "request_timeout", "forward_headers", "strict_open_ai_compliance",
               "before_request_hooks", "after_request_hooks", "input_guardrails", "output_guardrails")
 _PROVIDER_LEVEL = ("api_key", "custom_host", *PROVIDER_OPTION_FIELDS)
+_HOOK_FIELDS = ("before_request_hooks", "after_request_hooks", "input_guardrails", "output_guardrails")
 _ROUTING_ROOTS = ("metadata.", "params.", "url.")
 
 
@@ -67,14 +71,28 @@ def circuit_policy(config: CircuitBreakerConfig | None) -> CircuitPolicy | None:
                          config.cooldown_interval, max(60_000, config.cooldown_interval), codes)
 
 
+@dataclass(frozen=True, slots=True)
+class GuardrailPlan:
+    """What leaves need for guardrails: the stage that runs them, the compiler of hook configs, and the server's
+    default guardrails (appended to every target's)."""
+
+    stage: TargetGuard
+    compiler: HookCompiler
+    defaults: HookSet = NO_HOOKS
+
+
 class Planner:
-    """Built once at start-up with what leaves need (retry stage, breakers, clock, RNG, host guard)."""
+    """Built once at start-up with what leaves need (retry stage, breakers, clock, RNG, host guard, cache,
+    guardrails)."""
 
     def __init__(self, guard: HostGuard, retry: RetryStage, breakers: CircuitBreakers, rng: random.Random,
                  clock: Callable[[], float], default_circuit: CircuitBreakerConfig | None = None,
-                 observer: AttemptObserver | None = None, cache: TargetCache | None = None) -> None:
+                 observer: AttemptObserver | None = None, cache: TargetCache | None = None,
+                 guardrails: GuardrailPlan | None = None) -> None:
         self._observer = observer
         self._cache = cache
+        self._guardrails = guardrails
+        self._compiled_hooks: dict[tuple[int, ...], HookSet] = {}  # per compile(): inherited lists compiled once
         self._guard = guard
         self._retry = retry
         self._breakers = breakers
@@ -84,15 +102,20 @@ class Planner:
 
     def compile(self, config: TargetConfig, source: str) -> Node:
         """The tree for `config`; `source` roots error paths (e.g. "x-portkey-config"). Raises InvalidConfig."""
-        return self._node(config, "", source, self._default_circuit, nested=False)
+        self._compiled_hooks.clear()
+        try:
+            return self._node(config, "", source, self._default_circuit, nested=False)
+        finally:
+            self._compiled_hooks.clear()
 
     def _node(self, config: TargetConfig, where: str, source: str, cb: CircuitBreakerConfig | None,
               nested: bool) -> Node:
         strategy = config.strategy
+        hooks = self._hooks(config, source + where)  # checked where written, before children inherit them
         if not config.targets:
             if strategy is not None:
                 raise InvalidConfig.field(f"{source}{where}.targets", "a strategy needs at least one target")
-            return self._leaf(config, where, source, cb, nested)
+            return self._leaf(config, where, source, cb, nested, hooks)
         if strategy is not None and strategy.cb_config is not None:
             cb = strategy.cb_config
         _target_names(config.targets, source + where)  # unique names, whatever the strategy
@@ -104,7 +127,7 @@ class Planner:
         return _BUILDERS[mode](self, config, where, source, children)
 
     def _leaf(self, config: TargetConfig, where: str, source: str, cb: CircuitBreakerConfig | None,
-              nested: bool) -> Leaf:
+              nested: bool, hooks: HookSet) -> Leaf:
         here = source + where
         if config.provider is None and nested:
             raise InvalidConfig.field(f"{here}.provider", "required: name a provider here or in a parent")
@@ -125,8 +148,38 @@ class Planner:
             strict_open_ai_compliance=config.strict_open_ai_compliance,
             circuit=circuit_policy(cb),
             cache=self._cache_policy(config.cache, here),
+            hooks=hooks + self._guardrails.defaults if self._guardrails else NO_HOOKS,
         )
-        return Leaf(spec, self._retry, self._breakers, self._clock, self._observer, self._cache)
+        stage = self._guardrails.stage if self._guardrails else None
+        return Leaf(spec, self._retry, self._breakers, self._clock, self._observer, self._cache, stage)
+
+    def header_hooks(self, text: str | None, event: str, header: str) -> tuple[Hook, ...]:
+        """A default-guardrails header (a JSON array in the shorthand) compiled; InvalidConfig names the header."""
+        if text is None:
+            return ()
+        if self._guardrails is None:
+            raise InvalidConfig.field(header, "guardrails are not available in this planner")
+        try:
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidConfig.field(header, f"not valid JSON ({exc})") from exc
+        return self._guardrails.compiler.shorthand(raw, event, header)
+
+    def _hooks(self, config: TargetConfig, where: str) -> HookSet:
+        """The node's guardrails compiled (InvalidConfig names the path); lists a child inherited compile once."""
+        lists = [getattr(config, name) for name in _HOOK_FIELDS]
+        if all(value is None for value in lists):
+            return NO_HOOKS
+        if self._guardrails is None:
+            raise InvalidConfig.field(where, "guardrails are not available in this planner")
+        key = tuple(id(value) for value in lists)
+        hooks = self._compiled_hooks.get(key)
+        if hooks is None:
+            before, after, inputs, outputs = lists
+            hooks = self._guardrails.compiler.hook_set(before=before, after=after, inputs=inputs, outputs=outputs,
+                                                       where=where)
+            self._compiled_hooks[key] = hooks
+        return hooks
 
     def _cache_policy(self, config: CacheConfig | None, here: str) -> CachePolicy | None:
         if config is None:

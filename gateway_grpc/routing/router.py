@@ -2,8 +2,9 @@
 
 RouteTable holds the trees: the file's named configs and default config, compiled at start-up, and per-request
 configs compiled on first sight and kept in a bounded LRU keyed by the hash of their canonical JSON, so nothing is
-validated or merged again for a config seen before. RouterStage runs a call's tree (ctx.route); a stream is
-"primed" (its first chunk read) inside the tree, so retries and fallbacks happen only before the first chunk.
+validated or merged again for a config seen before; the default-guardrail headers are compiled and kept alike.
+RouterStage runs a call's tree (ctx.route); a stream is "primed" (its first chunk read) inside the tree, so retries
+and fallbacks happen only before the first chunk.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import orjson
 from gateway_grpc.completions import Completion, CompletionRequest
 from gateway_grpc.config import GatewaySettings, TargetConfig, validate_request_config
 from gateway_grpc.errors import InvalidConfig
+from gateway_grpc.guardrails.base import AFTER, BEFORE
+from gateway_grpc.guardrails.hooks import HookSet
 from gateway_grpc.media import (
     ImageRequest,
     ImageResponse,
@@ -26,6 +29,7 @@ from gateway_grpc.media import (
     TranscriptionRequest,
     TranscriptionResponse,
 )
+from gateway_grpc.primed import drain, primed
 from gateway_grpc.routing.nodes import Node
 from gateway_grpc.routing.plan import Planner
 from gateway_grpc.types import (
@@ -39,6 +43,9 @@ from gateway_grpc.types import (
     TextPart,
 )
 
+DEFAULT_INPUT_HEADER = "x-portkey-default-input-guardrails"
+DEFAULT_OUTPUT_HEADER = "x-portkey-default-output-guardrails"
+
 
 class RouteTable:
     """Every compiled tree the gateway routes by; `InvalidConfig` (naming the path) for a bad one."""
@@ -50,6 +57,8 @@ class RouteTable:
         self.default = planner.compile(default or TargetConfig(), "default_config")
         self._compiled: OrderedDict[bytes, Node] = OrderedDict()
         self._size = settings.routing.compiled_config_cache_size
+        self._header_hooks: OrderedDict[tuple[str | None, str | None], HookSet] = OrderedDict()
+        self._header_hooks_size = settings.guardrails.compiled_header_cache_size
 
     def named(self, config_id: str, field: str) -> Node:
         node = self._named.get(config_id)
@@ -83,6 +92,23 @@ class RouteTable:
     def __len__(self) -> int:
         return len(self._compiled)
 
+    def header_guardrails(self, headers: Mapping[str, str]) -> HookSet | None:
+        """The x-portkey-default-input/output-guardrails headers' guardrails (shorthand JSON arrays, appended to
+        every target's hooks); None without either header."""
+        key = (headers.get(DEFAULT_INPUT_HEADER), headers.get(DEFAULT_OUTPUT_HEADER))
+        if key == (None, None):
+            return None
+        hooks = self._header_hooks.get(key)
+        if hooks is not None:
+            self._header_hooks.move_to_end(key)
+            return hooks
+        hooks = HookSet(self._planner.header_hooks(key[0], BEFORE, DEFAULT_INPUT_HEADER),
+                        self._planner.header_hooks(key[1], AFTER, DEFAULT_OUTPUT_HEADER))
+        self._header_hooks[key] = hooks
+        if len(self._header_hooks) > self._header_hooks_size:
+            self._header_hooks.popitem(last=False)
+        return hooks
+
 
 # ---- the operations a tree routes ----------------------------------------------------------------------------------
 
@@ -107,6 +133,10 @@ class ChatOp:
     def __call__(self, handler: Any, ctx: CallContext) -> Any:
         return handler.complete(self.request, ctx)
 
+    def with_request(self, request: Any) -> Any:
+        """The same call with another request (an input guardrail's transformation)."""
+        return type(self)(request)
+
     def params(self) -> Mapping[str, Any]:
         request = self.request
         view: dict[str, Any] = {**request.extra, **request.params, "model": request.model, "stream": self.stream}
@@ -114,40 +144,6 @@ class ChatOp:
         if request.response_format is not None:
             view["response_format"] = {"type": request.response_format.type}
         return view
-
-
-class PrimedStream:
-    """A stream whose first chunk has arrived (None: the stream was empty), and the rest of it."""
-
-    __slots__ = ("first", "rest")
-
-    def __init__(self, first: ChatChunk | None, rest: AsyncIterator[ChatChunk]) -> None:
-        self.first = first
-        self.rest = rest
-
-
-async def primed(chunks: Any) -> PrimedStream:
-    """Wait for the first item of an async generator: failures before it stay retryable and fall back."""
-    try:
-        first = await anext(chunks)
-    except StopAsyncIteration:
-        return PrimedStream(None, chunks)
-    except BaseException:
-        await chunks.aclose()
-        raise
-    return PrimedStream(first, chunks)
-
-
-async def drain(stream: PrimedStream) -> AsyncIterator[Any]:
-    """Every item of a primed stream; closes the upstream however the consumer stops."""
-    try:
-        if stream.first is None:
-            return
-        yield stream.first
-        async for item in stream.rest:
-            yield item
-    finally:
-        await stream.rest.aclose()
 
 
 class StreamOp(ChatOp):
@@ -168,6 +164,9 @@ class EmbedOp:
 
     def __call__(self, handler: Any, ctx: CallContext) -> Any:
         return handler.embed(self.request, ctx)
+
+    def with_request(self, request: Any) -> Any:
+        return EmbedOp(request)
 
     def params(self) -> Mapping[str, Any]:
         request = self.request
@@ -194,6 +193,9 @@ class MediaOp:
     def __call__(self, handler: Any, ctx: CallContext) -> Any:
         result = getattr(handler, self.method)(self.request, ctx)
         return primed(result) if self.stream else result
+
+    def with_request(self, request: Any) -> Any:
+        return MediaOp(self.method, request, self.stream, self.cache_kind)
 
     def params(self) -> Mapping[str, Any]:
         fields = {name: getattr(self.request, name) for name in ("model", "prompt", "input", "voice", "filename")

@@ -1,3 +1,4 @@
+from gateway_grpc.v1 import guardrails_pb2 as _guardrails_pb2
 from gateway_grpc.v1 import options_pb2 as _options_pb2
 from gateway_grpc.v1 import routing_pb2 as _routing_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
@@ -348,7 +349,7 @@ class Choice(_message.Message):
     def __init__(self, index: _Optional[int] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., logprobs: _Optional[_Union[Logprobs, _Mapping]] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class CreateChatCompletionResponse(_message.Message):
-    __slots__ = ("id", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "provider", "extra", "routing")
+    __slots__ = ("id", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "provider", "extra", "routing", "hook_results")
     ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -359,6 +360,7 @@ class CreateChatCompletionResponse(_message.Message):
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     EXTRA_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
+    HOOK_RESULTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     created: int
     model: str
@@ -369,7 +371,8 @@ class CreateChatCompletionResponse(_message.Message):
     provider: str
     extra: _struct_pb2.Struct
     routing: _routing_pb2.RoutingSummary
-    def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...
+    hook_results: _guardrails_pb2.GuardrailReport
+    def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ..., hook_results: _Optional[_Union[_guardrails_pb2.GuardrailReport, _Mapping]] = ...) -> None: ...
 
 class StreamChatCompletionRequest(_message.Message):
     __slots__ = ("request",)
@@ -444,7 +447,7 @@ class ChatCompletionChunk(_message.Message):
     def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[ChunkChoice, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class StreamError(_message.Message):
-    __slots__ = ("code", "http_status", "message", "type", "param", "error_code", "reason", "provider")
+    __slots__ = ("code", "http_status", "message", "type", "param", "error_code", "reason", "provider", "hook_results")
     CODE_FIELD_NUMBER: _ClassVar[int]
     HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -453,6 +456,7 @@ class StreamError(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    HOOK_RESULTS_FIELD_NUMBER: _ClassVar[int]
     code: int
     http_status: int
     message: str
@@ -461,14 +465,17 @@ class StreamError(_message.Message):
     error_code: str
     reason: str
     provider: str
-    def __init__(self, code: _Optional[int] = ..., http_status: _Optional[int] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., param: _Optional[str] = ..., error_code: _Optional[str] = ..., reason: _Optional[str] = ..., provider: _Optional[str] = ...) -> None: ...
+    hook_results: _guardrails_pb2.GuardrailReport
+    def __init__(self, code: _Optional[int] = ..., http_status: _Optional[int] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., param: _Optional[str] = ..., error_code: _Optional[str] = ..., reason: _Optional[str] = ..., provider: _Optional[str] = ..., hook_results: _Optional[_Union[_guardrails_pb2.GuardrailReport, _Mapping]] = ...) -> None: ...
 
 class StreamChatCompletionResponse(_message.Message):
-    __slots__ = ("chunk", "error", "routing")
+    __slots__ = ("chunk", "error", "routing", "hook_results")
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
+    HOOK_RESULTS_FIELD_NUMBER: _ClassVar[int]
     chunk: ChatCompletionChunk
     error: StreamError
     routing: _routing_pb2.RoutingSummary
-    def __init__(self, chunk: _Optional[_Union[ChatCompletionChunk, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...
+    hook_results: _guardrails_pb2.GuardrailReport
+    def __init__(self, chunk: _Optional[_Union[ChatCompletionChunk, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ..., hook_results: _Optional[_Union[_guardrails_pb2.GuardrailReport, _Mapping]] = ...) -> None: ...

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from gateway_grpc.v1 import guardrails_pb2 as gateway__grpc_dot_v1_dot_guardrails__pb2
 from gateway_grpc.v1 import chat_pb2 as gateway__grpc_dot_v1_dot_chat__pb2
 from gateway_grpc.v1 import options_pb2 as gateway__grpc_dot_v1_dot_options__pb2
 from gateway_grpc.v1 import routing_pb2 as gateway__grpc_dot_v1_dot_routing__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!gateway_grpc/v1/completions.proto\x12\x0fgateway_grpc.v1\x1a\x1agateway_grpc/v1/chat.proto\x1a\x1dgateway_grpc/v1/options.proto\x1a\x1dgateway_grpc/v1/routing.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x8b\x06\n\x17\x43reateCompletionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x03(\t\x12\x16\n\x0eprompt_is_list\x18\x03 \x01(\x08\x12\x13\n\x06suffix\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x05 \x01(\x05H\x01\x88\x01\x01\x12\x18\n\x0btemperature\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12\x12\n\x05top_p\x18\x07 \x01(\x01H\x03\x88\x01\x01\x12\x0e\n\x01n\x18\x08 \x01(\x05H\x04\x88\x01\x01\x12\x0c\n\x04stop\x18\t \x03(\t\x12\x11\n\x04seed\x18\n \x01(\x03H\x05\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x0b \x01(\x01H\x06\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x0c \x01(\x01H\x07\x88\x01\x01\x12\x15\n\x08logprobs\x18\r \x01(\x05H\x08\x88\x01\x01\x12\x11\n\x04\x65\x63ho\x18\x0e \x01(\x08H\t\x88\x01\x01\x12\x14\n\x07\x62\x65st_of\x18\x0f \x01(\x05H\n\x88\x01\x01\x12K\n\nlogit_bias\x18\x10 \x03(\x0b\x32\x37.gateway_grpc.v1.CreateCompletionRequest.LogitBiasEntry\x12\x0c\n\x04user\x18\x11 \x01(\t\x12\x36\n\x0estream_options\x18\x12 \x01(\x0b\x32\x1e.gateway_grpc.v1.StreamOptions\x12&\n\x05\x65xtra\x18\x1e \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptions\x1a\x30\n\x0eLogitBiasEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\t\n\x07_suffixB\r\n\x0b_max_tokensB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x04\n\x02_nB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penaltyB\x0b\n\t_logprobsB\x07\n\x05_echoB\n\n\x08_best_of\"q\n\x10\x43ompletionChoice\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x15\n\rfinish_reason\x18\x03 \x01(\t\x12)\n\x08logprobs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa9\x02\n\x18\x43reateCompletionResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x03\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x07\x63hoices\x18\x04 \x03(\x0b\x32!.gateway_grpc.v1.CompletionChoice\x12%\n\x05usage\x18\x05 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x1a\n\x12system_fingerprint\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07routing\x18\x10 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\"T\n\x17StreamCompletionRequest\x12\x39\n\x07request\x18\x01 \x01(\x0b\x32(.gateway_grpc.v1.CreateCompletionRequest\"\xee\x01\n\x0f\x43ompletionChunk\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x03\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x07\x63hoices\x18\x04 \x03(\x0b\x32!.gateway_grpc.v1.CompletionChoice\x12%\n\x05usage\x18\x05 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x1a\n\x12system_fingerprint\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\"\xb7\x01\n\x18StreamCompletionResponse\x12\x31\n\x05\x63hunk\x18\x01 \x01(\x0b\x32 .gateway_grpc.v1.CompletionChunkH\x00\x12-\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1c.gateway_grpc.v1.StreamErrorH\x00\x12\x30\n\x07routing\x18\x03 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummaryB\x07\n\x05\x65ventb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!gateway_grpc/v1/completions.proto\x12\x0fgateway_grpc.v1\x1a gateway_grpc/v1/guardrails.proto\x1a\x1agateway_grpc/v1/chat.proto\x1a\x1dgateway_grpc/v1/options.proto\x1a\x1dgateway_grpc/v1/routing.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x8b\x06\n\x17\x43reateCompletionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x03(\t\x12\x16\n\x0eprompt_is_list\x18\x03 \x01(\x08\x12\x13\n\x06suffix\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x05 \x01(\x05H\x01\x88\x01\x01\x12\x18\n\x0btemperature\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12\x12\n\x05top_p\x18\x07 \x01(\x01H\x03\x88\x01\x01\x12\x0e\n\x01n\x18\x08 \x01(\x05H\x04\x88\x01\x01\x12\x0c\n\x04stop\x18\t \x03(\t\x12\x11\n\x04seed\x18\n \x01(\x03H\x05\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x0b \x01(\x01H\x06\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x0c \x01(\x01H\x07\x88\x01\x01\x12\x15\n\x08logprobs\x18\r \x01(\x05H\x08\x88\x01\x01\x12\x11\n\x04\x65\x63ho\x18\x0e \x01(\x08H\t\x88\x01\x01\x12\x14\n\x07\x62\x65st_of\x18\x0f \x01(\x05H\n\x88\x01\x01\x12K\n\nlogit_bias\x18\x10 \x03(\x0b\x32\x37.gateway_grpc.v1.CreateCompletionRequest.LogitBiasEntry\x12\x0c\n\x04user\x18\x11 \x01(\t\x12\x36\n\x0estream_options\x18\x12 \x01(\x0b\x32\x1e.gateway_grpc.v1.StreamOptions\x12&\n\x05\x65xtra\x18\x1e \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptions\x1a\x30\n\x0eLogitBiasEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\t\n\x07_suffixB\r\n\x0b_max_tokensB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x04\n\x02_nB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penaltyB\x0b\n\t_logprobsB\x07\n\x05_echoB\n\n\x08_best_of\"q\n\x10\x43ompletionChoice\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x15\n\rfinish_reason\x18\x03 \x01(\t\x12)\n\x08logprobs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xe1\x02\n\x18\x43reateCompletionResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x03\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x07\x63hoices\x18\x04 \x03(\x0b\x32!.gateway_grpc.v1.CompletionChoice\x12%\n\x05usage\x18\x05 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x1a\n\x12system_fingerprint\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07routing\x18\x10 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\x12\x36\n\x0chook_results\x18\x11 \x01(\x0b\x32 .gateway_grpc.v1.GuardrailReport\"T\n\x17StreamCompletionRequest\x12\x39\n\x07request\x18\x01 \x01(\x0b\x32(.gateway_grpc.v1.CreateCompletionRequest\"\xee\x01\n\x0f\x43ompletionChunk\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x03\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x07\x63hoices\x18\x04 \x03(\x0b\x32!.gateway_grpc.v1.CompletionChoice\x12%\n\x05usage\x18\x05 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x1a\n\x12system_fingerprint\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\"\xef\x01\n\x18StreamCompletionResponse\x12\x31\n\x05\x63hunk\x18\x01 \x01(\x0b\x32 .gateway_grpc.v1.CompletionChunkH\x00\x12-\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1c.gateway_grpc.v1.StreamErrorH\x00\x12\x30\n\x07routing\x18\x03 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\x12\x36\n\x0chook_results\x18\x04 \x01(\x0b\x32 .gateway_grpc.v1.GuardrailReportB\x07\n\x05\x65ventb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,18 +38,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATECOMPLETIONREQUEST_LOGITBIASENTRY']._loaded_options = None
   _globals['_CREATECOMPLETIONREQUEST_LOGITBIASENTRY']._serialized_options = b'8\001'
-  _globals['_CREATECOMPLETIONREQUEST']._serialized_start=175
-  _globals['_CREATECOMPLETIONREQUEST']._serialized_end=954
-  _globals['_CREATECOMPLETIONREQUEST_LOGITBIASENTRY']._serialized_start=762
-  _globals['_CREATECOMPLETIONREQUEST_LOGITBIASENTRY']._serialized_end=810
-  _globals['_COMPLETIONCHOICE']._serialized_start=956
-  _globals['_COMPLETIONCHOICE']._serialized_end=1069
-  _globals['_CREATECOMPLETIONRESPONSE']._serialized_start=1072
-  _globals['_CREATECOMPLETIONRESPONSE']._serialized_end=1369
-  _globals['_STREAMCOMPLETIONREQUEST']._serialized_start=1371
-  _globals['_STREAMCOMPLETIONREQUEST']._serialized_end=1455
-  _globals['_COMPLETIONCHUNK']._serialized_start=1458
-  _globals['_COMPLETIONCHUNK']._serialized_end=1696
-  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_start=1699
-  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_end=1882
+  _globals['_CREATECOMPLETIONREQUEST']._serialized_start=209
+  _globals['_CREATECOMPLETIONREQUEST']._serialized_end=988
+  _globals['_CREATECOMPLETIONREQUEST_LOGITBIASENTRY']._serialized_start=796
+  _globals['_CREATECOMPLETIONREQUEST_LOGITBIASENTRY']._serialized_end=844
+  _globals['_COMPLETIONCHOICE']._serialized_start=990
+  _globals['_COMPLETIONCHOICE']._serialized_end=1103
+  _globals['_CREATECOMPLETIONRESPONSE']._serialized_start=1106
+  _globals['_CREATECOMPLETIONRESPONSE']._serialized_end=1459
+  _globals['_STREAMCOMPLETIONREQUEST']._serialized_start=1461
+  _globals['_STREAMCOMPLETIONREQUEST']._serialized_end=1545
+  _globals['_COMPLETIONCHUNK']._serialized_start=1548
+  _globals['_COMPLETIONCHUNK']._serialized_end=1786
+  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_start=1789
+  _globals['_STREAMCOMPLETIONRESPONSE']._serialized_end=2028
 # @@protoc_insertion_point(module_scope)

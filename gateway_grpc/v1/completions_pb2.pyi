@@ -1,3 +1,4 @@
+from gateway_grpc.v1 import guardrails_pb2 as _guardrails_pb2
 from gateway_grpc.v1 import chat_pb2 as _chat_pb2
 from gateway_grpc.v1 import options_pb2 as _options_pb2
 from gateway_grpc.v1 import routing_pb2 as _routing_pb2
@@ -74,7 +75,7 @@ class CompletionChoice(_message.Message):
     def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., finish_reason: _Optional[str] = ..., logprobs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class CreateCompletionResponse(_message.Message):
-    __slots__ = ("id", "created", "model", "choices", "usage", "system_fingerprint", "provider", "extra", "routing")
+    __slots__ = ("id", "created", "model", "choices", "usage", "system_fingerprint", "provider", "extra", "routing", "hook_results")
     ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +85,7 @@ class CreateCompletionResponse(_message.Message):
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     EXTRA_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
+    HOOK_RESULTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     created: int
     model: str
@@ -93,7 +95,8 @@ class CreateCompletionResponse(_message.Message):
     provider: str
     extra: _struct_pb2.Struct
     routing: _routing_pb2.RoutingSummary
-    def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[CompletionChoice, _Mapping]]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...
+    hook_results: _guardrails_pb2.GuardrailReport
+    def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[CompletionChoice, _Mapping]]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ..., hook_results: _Optional[_Union[_guardrails_pb2.GuardrailReport, _Mapping]] = ...) -> None: ...
 
 class StreamCompletionRequest(_message.Message):
     __slots__ = ("request",)
@@ -122,11 +125,13 @@ class CompletionChunk(_message.Message):
     def __init__(self, id: _Optional[str] = ..., created: _Optional[int] = ..., model: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[CompletionChoice, _Mapping]]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., provider: _Optional[str] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class StreamCompletionResponse(_message.Message):
-    __slots__ = ("chunk", "error", "routing")
+    __slots__ = ("chunk", "error", "routing", "hook_results")
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
+    HOOK_RESULTS_FIELD_NUMBER: _ClassVar[int]
     chunk: CompletionChunk
     error: _chat_pb2.StreamError
     routing: _routing_pb2.RoutingSummary
-    def __init__(self, chunk: _Optional[_Union[CompletionChunk, _Mapping]] = ..., error: _Optional[_Union[_chat_pb2.StreamError, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...
+    hook_results: _guardrails_pb2.GuardrailReport
+    def __init__(self, chunk: _Optional[_Union[CompletionChunk, _Mapping]] = ..., error: _Optional[_Union[_chat_pb2.StreamError, _Mapping]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ..., hook_results: _Optional[_Union[_guardrails_pb2.GuardrailReport, _Mapping]] = ...) -> None: ...

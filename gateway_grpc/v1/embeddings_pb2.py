@@ -22,25 +22,26 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from gateway_grpc.v1 import guardrails_pb2 as gateway__grpc_dot_v1_dot_guardrails__pb2
 from gateway_grpc.v1 import chat_pb2 as gateway__grpc_dot_v1_dot_chat__pb2
 from gateway_grpc.v1 import options_pb2 as gateway__grpc_dot_v1_dot_options__pb2
 from gateway_grpc.v1 import routing_pb2 as gateway__grpc_dot_v1_dot_routing__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n gateway_grpc/v1/embeddings.proto\x12\x0fgateway_grpc.v1\x1a\x1agateway_grpc/v1/chat.proto\x1a\x1dgateway_grpc/v1/options.proto\x1a\x1dgateway_grpc/v1/routing.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x17\n\x08TokenIds\x12\x0b\n\x03ids\x18\x01 \x03(\x05\"\xf7\x01\n\x17\x43reateEmbeddingsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05input\x18\x02 \x03(\t\x12.\n\x0btoken_input\x18\x03 \x03(\x0b\x32\x19.gateway_grpc.v1.TokenIds\x12\x17\n\ndimensions\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04user\x18\x05 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\r\n\x0b_dimensions\"-\n\tEmbedding\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x11\n\tembedding\x18\x02 \x03(\x02\"\xbe\x01\n\x18\x43reateEmbeddingsResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12(\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32\x1a.gateway_grpc.v1.Embedding\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x30\n\x07routing\x18\x05 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummaryb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n gateway_grpc/v1/embeddings.proto\x12\x0fgateway_grpc.v1\x1a gateway_grpc/v1/guardrails.proto\x1a\x1agateway_grpc/v1/chat.proto\x1a\x1dgateway_grpc/v1/options.proto\x1a\x1dgateway_grpc/v1/routing.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x17\n\x08TokenIds\x12\x0b\n\x03ids\x18\x01 \x03(\x05\"\xf7\x01\n\x17\x43reateEmbeddingsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05input\x18\x02 \x03(\t\x12.\n\x0btoken_input\x18\x03 \x03(\x0b\x32\x19.gateway_grpc.v1.TokenIds\x12\x17\n\ndimensions\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04user\x18\x05 \x01(\t\x12&\n\x05\x65xtra\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07options\x18\x32 \x01(\x0b\x32\x1f.gateway_grpc.v1.RequestOptionsB\r\n\x0b_dimensions\"-\n\tEmbedding\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x11\n\tembedding\x18\x02 \x03(\x02\"\xf6\x01\n\x18\x43reateEmbeddingsResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12(\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32\x1a.gateway_grpc.v1.Embedding\x12%\n\x05usage\x18\x03 \x01(\x0b\x32\x16.gateway_grpc.v1.Usage\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x30\n\x07routing\x18\x05 \x01(\x0b\x32\x1f.gateway_grpc.v1.RoutingSummary\x12\x36\n\x0chook_results\x18\x06 \x01(\x0b\x32 .gateway_grpc.v1.GuardrailReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gateway_grpc.v1.embeddings_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOKENIDS']._serialized_start=173
-  _globals['_TOKENIDS']._serialized_end=196
-  _globals['_CREATEEMBEDDINGSREQUEST']._serialized_start=199
-  _globals['_CREATEEMBEDDINGSREQUEST']._serialized_end=446
-  _globals['_EMBEDDING']._serialized_start=448
-  _globals['_EMBEDDING']._serialized_end=493
-  _globals['_CREATEEMBEDDINGSRESPONSE']._serialized_start=496
-  _globals['_CREATEEMBEDDINGSRESPONSE']._serialized_end=686
+  _globals['_TOKENIDS']._serialized_start=207
+  _globals['_TOKENIDS']._serialized_end=230
+  _globals['_CREATEEMBEDDINGSREQUEST']._serialized_start=233
+  _globals['_CREATEEMBEDDINGSREQUEST']._serialized_end=480
+  _globals['_EMBEDDING']._serialized_start=482
+  _globals['_EMBEDDING']._serialized_end=527
+  _globals['_CREATEEMBEDDINGSRESPONSE']._serialized_start=530
+  _globals['_CREATEEMBEDDINGSRESPONSE']._serialized_end=776
 # @@protoc_insertion_point(module_scope)

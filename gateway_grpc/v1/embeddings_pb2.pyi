@@ -1,3 +1,4 @@
+from gateway_grpc.v1 import guardrails_pb2 as _guardrails_pb2
 from gateway_grpc.v1 import chat_pb2 as _chat_pb2
 from gateway_grpc.v1 import options_pb2 as _options_pb2
 from gateway_grpc.v1 import routing_pb2 as _routing_pb2
@@ -43,15 +44,17 @@ class Embedding(_message.Message):
     def __init__(self, index: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class CreateEmbeddingsResponse(_message.Message):
-    __slots__ = ("model", "data", "usage", "provider", "routing")
+    __slots__ = ("model", "data", "usage", "provider", "routing", "hook_results")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
+    HOOK_RESULTS_FIELD_NUMBER: _ClassVar[int]
     model: str
     data: _containers.RepeatedCompositeFieldContainer[Embedding]
     usage: _chat_pb2.Usage
     provider: str
     routing: _routing_pb2.RoutingSummary
-    def __init__(self, model: _Optional[str] = ..., data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ...) -> None: ...
+    hook_results: _guardrails_pb2.GuardrailReport
+    def __init__(self, model: _Optional[str] = ..., data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., routing: _Optional[_Union[_routing_pb2.RoutingSummary, _Mapping]] = ..., hook_results: _Optional[_Union[_guardrails_pb2.GuardrailReport, _Mapping]] = ...) -> None: ...

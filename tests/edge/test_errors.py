@@ -26,6 +26,7 @@ from gateway_grpc.v1 import chat_pb2, gateway_service_pb2_grpc
 from tests.edge.grpc_fakes import abort_with, rich_status
 
 ARCHITECTURE_REASONS = {
+    "HOOKS_FAILED",
     "INVALID_REQUEST",
     "INVALID_CONFIG",
     "CUSTOM_HOST_BLOCKED",
