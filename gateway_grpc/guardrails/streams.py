@@ -87,7 +87,8 @@ class _Watch:
         self._chunks: list[Any] = []
 
     async def feed(self, chunk: Any) -> None:
-        self._chunks.append(chunk)
+        if self._final:
+            self._chunks.append(chunk)  # kept only when the whole text is judged at the end
         piece = chunk_text(chunk) if self._window else ""
         if not piece:
             return
@@ -108,7 +109,7 @@ class _Watch:
     def _report(self, final: list[HookResult]) -> None:
         report = self._ctx.log.guardrails
         report.after = [*self._window_results.values(), *final]
-        report.trailing = True
+        report.trailing = bool(report.after)  # async hooks alone report nothing here (logs and metrics only)
 
     async def finish(self) -> None:
         answer = ASSEMBLE[self._op.cache_kind](self._chunks) if self._final else None
