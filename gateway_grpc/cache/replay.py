@@ -122,3 +122,8 @@ def replay_text(answer: Completion, include_usage: bool) -> list[Completion]:
     if include_usage and answer.usage is not None:
         out.append(Completion(answer.id, answer.created, answer.model, (), answer.usage, answer.system_fingerprint))
     return out
+
+
+# An answer's kind (a route op's cache_kind) -> how its stream is assembled into one answer, and replayed from it.
+ASSEMBLE = {"chat": assemble_chat, "completions": assemble_text}
+REPLAY = {"chat": replay_chat, "completions": replay_text}

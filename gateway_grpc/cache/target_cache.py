@@ -76,8 +76,6 @@ class SemanticLookup(Protocol):
         ...
 
 
-_ASSEMBLE = {"chat": replay.assemble_chat, "completions": replay.assemble_text}
-_REPLAY = {"chat": replay.replay_chat, "completions": replay.replay_text}
 
 
 @dataclass(slots=True)
@@ -170,7 +168,7 @@ class TargetCache:
     def _served(self, op: Any, answer: Any, kind: str) -> Any:
         if not op.stream:
             return answer
-        chunks = _REPLAY[kind](answer, op.request.include_usage)
+        chunks = replay.REPLAY[kind](answer, op.request.include_usage)
         return primed_items(chunks)
 
     async def _store(self, entry: _Entry, ctx: CallContext, semantic: SemanticLookup | None, answer: Any) -> None:
@@ -192,7 +190,7 @@ class TargetCache:
             async for chunk in primed.rest:
                 chunks.append(chunk)
                 yield chunk
-            await self._store(entry, ctx, semantic, _ASSEMBLE[entry.kind](chunks))
+            await self._store(entry, ctx, semantic, replay.ASSEMBLE[entry.kind](chunks))
         finally:
             await primed.rest.aclose()  # however this stream ends, the upstream's closes with it
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway_grpc.errors import InvalidConfig
-from gateway_grpc.guardrails.base import AFTER, BEFORE, CheckType, Services
+from gateway_grpc.guardrails.base import AFTER, BEFORE, CheckType, Params, Services
 from gateway_grpc.guardrails.checking import CompiledCheck, compile_check
 
 HOOK_KEYS = frozenset({"id", "type", "checks", "deny", "async", "sequential", "on_fail", "on_success", "eventType",
@@ -119,18 +119,19 @@ class HookCompiler:
         checks = raw.get("checks")
         if not isinstance(checks, list) or not checks:
             raise InvalidConfig.field(f"{where}.checks", "a guardrail needs at least one check")
+        keys = Params(raw, where)  # hook-level keys, read as strictly as a check's parameters
         hook = Hook(
-            id=_text(raw, "id", where) or f"{'input' if event == BEFORE else 'output'}_guardrail_{next(_ids)}",
+            id=keys.string("id") or f"{'input' if event == BEFORE else 'output'}_guardrail_{next(_ids)}",
             event=event,
             checks=tuple(self._check(c, event, f"{where}.checks[{i}]") for i, c in enumerate(checks)),
-            deny=_flag(raw, "deny", where),
-            is_async=_flag(raw, "async", where),
-            sequential=_flag(raw, "sequential", where),
-            type=_choice(raw, "type", HOOK_TYPES, "guardrail", where),
+            deny=keys.boolean("deny"),
+            is_async=keys.boolean("async"),
+            sequential=keys.boolean("sequential"),
+            type=keys.choice("type", HOOK_TYPES, "guardrail"),
             on_fail=_feedback(raw, "on_fail", where),
             on_success=_feedback(raw, "on_success", where),
-            stream_mode=_choice(raw, "stream_mode", STREAM_MODES, "buffer", where),
-            stream_window=_window(raw, where),
+            stream_mode=keys.choice("stream_mode", STREAM_MODES, "buffer"),
+            stream_window=_window(keys),
         )
         _check_hook(hook, where)
         return hook
@@ -141,7 +142,8 @@ class HookCompiler:
         unknown = sorted(set(raw) - CHECK_KEYS)
         if unknown:
             raise InvalidConfig.field(f"{where}.{unknown[0]}", "unknown check key; known: id, parameters, is_enabled")
-        check_id = _text(raw, "id", where)
+        keys = Params(raw, where)
+        check_id = keys.string("id")
         if not check_id:
             raise InvalidConfig.field(f"{where}.id", "required: the check's id, e.g. default.wordCount")
         check_type = self._checks.get(check_id)
@@ -155,7 +157,7 @@ class HookCompiler:
         parameters = raw.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise InvalidConfig.field(f"{where}.parameters", "must be a JSON object")
-        enabled = _flag(raw, "is_enabled", where, default=True)
+        enabled = keys.boolean("is_enabled", True)
         return compile_check(check_type, parameters, f"{where}.parameters", self._services, enabled, check_id)
 
 
@@ -197,33 +199,10 @@ def _check_event(value: Any, event: str, where: str) -> None:
         raise InvalidConfig.field(f"{where}.eventType", f"expected {event!r} here, got {value!r}")
 
 
-def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidConfig.field(f"{where}.{key}", "must be a string")
-    return value
-
-
-def _flag(raw: Mapping[str, Any], key: str, where: str, default: bool = False) -> bool:
-    value = raw.get(key, default)
-    if not isinstance(value, bool):
-        raise InvalidConfig.field(f"{where}.{key}", f"must be true or false, got {value!r}")
-    return value
-
-
-def _choice(raw: Mapping[str, Any], key: str, options: tuple[str, ...], default: str, where: str) -> str:
-    value = raw.get(key, default)
-    if value not in options:
-        raise InvalidConfig.field(f"{where}.{key}", f"must be one of {', '.join(options)}, got {value!r}")
-    return value
-
-
-def _window(raw: Mapping[str, Any], where: str) -> int:
-    value = raw.get("stream_window", DEFAULT_STREAM_WINDOW)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STREAM_WINDOW:
-        raise InvalidConfig.field(f"{where}.stream_window", f"characters, 0..{MAX_STREAM_WINDOW}, got {value!r}")
+def _window(keys: Params) -> int:
+    value = keys.integer("stream_window", DEFAULT_STREAM_WINDOW)
+    if not 0 <= value <= MAX_STREAM_WINDOW:
+        raise keys.error("stream_window", f"characters, 0..{MAX_STREAM_WINDOW}, got {value!r}")
     return value
 
 

@@ -26,9 +26,6 @@ from gateway_grpc.guardrails.subjects import raise_if_denied, subject_of
 from gateway_grpc.primed import PrimedStream, primed_items
 from gateway_grpc.types import CallContext, ChatChunk
 
-ASSEMBLE = {"chat": replay.assemble_chat, "completions": replay.assemble_text}
-REPLAY = {"chat": replay.replay_chat, "completions": replay.replay_text}
-
 
 def chunk_text(chunk: Any) -> str:
     """The first choice's new text in a chat or text-completion chunk."""
@@ -62,7 +59,7 @@ async def _buffered(runner: HookRunner, hooks: Sequence[Hook], op: Any, stream: 
             chunks.append(chunk)
     finally:
         await stream.rest.aclose()
-    answer = ASSEMBLE[op.cache_kind](chunks)
+    answer = replay.ASSEMBLE[op.cache_kind](chunks)
     if answer is None:
         return primed_items(chunks)
     report = ctx.log.guardrails
@@ -70,7 +67,7 @@ async def _buffered(runner: HookRunner, hooks: Sequence[Hook], op: Any, stream: 
     report.after = results
     raise_if_denied(results, report, ctx)
     if subject.response is not answer:
-        chunks = REPLAY[op.cache_kind](subject.response, op.request.include_usage)
+        chunks = replay.REPLAY[op.cache_kind](subject.response, op.request.include_usage)
     return primed_items(chunks)
 
 
@@ -112,7 +109,7 @@ class _Watch:
         report.trailing = bool(report.after)  # async hooks alone report nothing here (logs and metrics only)
 
     async def finish(self) -> None:
-        answer = ASSEMBLE[self._op.cache_kind](self._chunks) if self._final else None
+        answer = replay.ASSEMBLE[self._op.cache_kind](self._chunks) if self._final else None
         final: list[HookResult] = []
         if answer is not None:
             final, _ = await self._runner.run(self._final, subject_of(AFTER, self._op, answer, self._ctx))
