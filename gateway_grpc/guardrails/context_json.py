@@ -17,7 +17,13 @@ from typing import Any
 from gateway_grpc.completions import Completion, CompletionChoice, CompletionRequest
 from gateway_grpc.guardrails.base import AFTER, Subject
 from gateway_grpc.guardrails.texts import request_text, response_text
-from gateway_grpc.providers.openai_wire import decode_message, encode_chat_body, encode_message, encode_usage
+from gateway_grpc.providers.openai_wire import (
+    decode_message,
+    encode_chat_body,
+    encode_embeddings_body,
+    encode_message,
+    encode_usage,
+)
 from gateway_grpc.types import ChatRequest, ChatResponse, Choice, EmbeddingsRequest
 
 # ---- neutral -> OpenAI JSON ----
@@ -35,14 +41,7 @@ def completion_request_json(request: CompletionRequest, stream: bool = False) ->
 
 
 def embeddings_request_json(request: EmbeddingsRequest) -> dict[str, Any]:
-    inputs: Any = list(request.inputs) if request.inputs else [list(t) for t in request.token_inputs]
-    body: dict[str, Any] = {"model": request.model, "input": inputs}
-    if request.dimensions is not None:
-        body["dimensions"] = request.dimensions
-    if request.user:
-        body["user"] = request.user
-    body.update(request.extra)
-    return body
+    return encode_embeddings_body(request)
 
 
 def _choice_json(choice: Choice) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from gateway_grpc.providers.openai_wire import (
     decode_completion,
     decode_usage,
     encode_chat_body,
+    encode_embeddings_body,
     encode_stream_options,
 )
 from gateway_grpc.providers.wire import loads_json, retry_after_seconds, text_or_empty
@@ -87,13 +88,7 @@ class OpenAI(OpenAIMedia, OpenAICompletions):
         return 2048
 
     def encode_embeddings(self, request: EmbeddingsRequest, target: Target) -> HttpCall:
-        inputs: Any = list(request.inputs) if request.inputs else [list(t) for t in request.token_inputs]
-        body: dict[str, Any] = {"model": request.model, "input": inputs, "encoding_format": "float"}
-        if request.dimensions is not None:
-            body["dimensions"] = request.dimensions
-        if request.user:
-            body["user"] = request.user
-        body.update(request.extra)
+        body = encode_embeddings_body(request, {"encoding_format": "float"})
         body.update(target.override_params)
         adapt_embeddings_body(body, self.dialect, self.name)
         return HttpCall("POST", self._url(target, "/embeddings"), self._headers(target), orjson.dumps(body))

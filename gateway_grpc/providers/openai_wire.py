@@ -15,6 +15,7 @@ from gateway_grpc.types import (
     Choice,
     ChunkChoice,
     Delta,
+    EmbeddingsRequest,
     FilePart,
     ImagePart,
     Message,
@@ -187,6 +188,19 @@ def encode_chat_body(request: ChatRequest) -> dict[str, Any]:
     if request.response_format is not None:
         body["response_format"] = encode_response_format(request.response_format)
     body.update(request.params)
+    body.update(request.extra)
+    return body
+
+
+def encode_embeddings_body(request: EmbeddingsRequest, defaults: Mapping[str, Any] = EMPTY) -> dict[str, Any]:
+    """An embeddings request as OpenAI's JSON body, before override_params; `defaults` (e.g. the encoding format)
+    are set before the request's own fields, so the caller's extras win."""
+    inputs: Any = list(request.inputs) if request.inputs else [list(t) for t in request.token_inputs]
+    body: dict[str, Any] = {"model": request.model, "input": inputs, **defaults}
+    if request.dimensions is not None:
+        body["dimensions"] = request.dimensions
+    if request.user:
+        body["user"] = request.user
     body.update(request.extra)
     return body
 
